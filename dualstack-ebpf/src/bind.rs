@@ -1,0 +1,53 @@
+//! bind and listen: where a socket gets its address and starts accepting.
+
+use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
+use dualstack_common::{Syscall, BOUND_CAP, SOCK_BOUND};
+
+use crate::{
+    args::sys_enter_args,
+    emit::{complete, park},
+    sockets::{known_state, state_of},
+    user_memory::read_user,
+};
+
+#[tracepoint]
+pub fn sys_enter_bind(ctx: TracePointContext) -> u32 {
+    let args = sys_enter_args(&ctx, 3);
+    park(&ctx, Syscall::Bind, args, |call| {
+        read_user(&mut call.addr, args[1], args[2])
+    });
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_bind(ctx: TracePointContext) -> u32 {
+    complete(&ctx, Syscall::Bind, |exit| {
+        let fd = exit.call.args[0];
+        if exit.ret != 0 {
+            return known_state(exit.tgid, fd);
+        }
+        let state = state_of(exit.tgid, fd)?;
+        // SAFETY: pointer from a SOCKETS lookup in this run.
+        let s = unsafe { &mut *state };
+        let len = exit.call.addr.len.min(BOUND_CAP as u32);
+        s.bound.copy_from_slice(&exit.call.addr.bytes[..BOUND_CAP]);
+        s.bound_len = len;
+        s.flags |= SOCK_BOUND;
+        Some(state)
+    });
+    0
+}
+
+#[tracepoint]
+pub fn sys_enter_listen(ctx: TracePointContext) -> u32 {
+    park(&ctx, Syscall::Listen, sys_enter_args(&ctx, 2), |_| {});
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_listen(ctx: TracePointContext) -> u32 {
+    complete(&ctx, Syscall::Listen, |exit| {
+        known_state(exit.tgid, exit.call.args[0])
+    });
+    0
+}

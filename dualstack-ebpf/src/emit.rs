@@ -1,0 +1,119 @@
+//! The two halves every traced syscall shares: park the call at entry, emit it at exit.
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns},
+    programs::TracePointContext,
+};
+use aya_log_ebpf::warn;
+use dualstack_common::{
+    counter, PendingCall, ReadStatus, SockState, Syscall, SyscallEvent, ABI_VERSION, ARGS,
+    EVENT_HAS_SOCK,
+};
+
+use crate::{
+    args::sys_exit_ret,
+    filter::{call_wanted, task_wanted},
+    maps::{count, EVENTS, PENDING, SCRATCH},
+};
+
+/// At sys_enter: if the task is traced, park `args` and whatever `read` copies from user memory.
+#[inline(always)]
+pub fn park(
+    ctx: &TracePointContext,
+    kind: Syscall,
+    args: [u64; ARGS],
+    read: impl FnOnce(&mut PendingCall),
+) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !task_wanted(pid_tgid, kind) {
+        return;
+    }
+    let Some(call) = SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: per-CPU scratch slot, not shared while this program runs.
+    let call = unsafe { &mut *call };
+    call.kind = kind as u32;
+    call.args = args;
+    call.addr.status = ReadStatus::NotRead as u32;
+    call.addr.len = 0;
+    call.data.status = ReadStatus::NotRead as u32;
+    call.data.len = 0;
+    read(call);
+    if let Err(err) = PENDING.insert(&pid_tgid, call, 0) {
+        warn!(
+            ctx,
+            "dualstack: cannot park a call: PENDING insert failed ({})", err
+        );
+    }
+}
+
+/// A parked call at sys_exit, with its return value.
+pub struct Exit<'a> {
+    pub call: &'a mut PendingCall,
+    pub ret: i64,
+    pub tgid: u32,
+}
+
+/// At sys_exit: take the parked call of `kind`, let `finish` complete it (read exit-time user
+/// memory, update socket state, return the state of the call's socket), and emit the event.
+/// Returns the completed call's return value when an entry was found.
+#[inline(always)]
+pub fn complete(
+    ctx: &TracePointContext,
+    kind: Syscall,
+    finish: impl FnOnce(&mut Exit) -> Option<*const SockState>,
+) -> Option<i64> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let call = PENDING.get_ptr_mut(&pid_tgid)?;
+    // SAFETY: entries are keyed by this thread's pid_tgid: only this thread touches it now.
+    let call = unsafe { &mut *call };
+    if call.kind != kind as u32 {
+        // A stale entry of a call whose exit was never seen.
+        let _ = PENDING.remove(&pid_tgid);
+        return None;
+    }
+    let mut exit = Exit {
+        call,
+        ret: sys_exit_ret(ctx),
+        tgid: (pid_tgid >> 32) as u32,
+    };
+    let sock = finish(&mut exit);
+    // SAFETY: the pointer came from a SOCKETS lookup during this program run.
+    let sock = sock.map(|s| unsafe { &*s });
+    if call_wanted(exit.call, exit.ret, sock) {
+        write_event(pid_tgid, exit.call, exit.ret, sock);
+    }
+    let ret = exit.ret;
+    let _ = PENDING.remove(&pid_tgid);
+    Some(ret)
+}
+
+#[inline(always)]
+fn write_event(pid_tgid: u64, call: &PendingCall, ret: i64, sock: Option<&SockState>) {
+    let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
+        count(counter::RING_FULL);
+        return;
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points to a reserved entry of the right size; every field is written.
+    unsafe {
+        let header = &raw mut (*event).header;
+        (*header).kind = call.kind;
+        (*header).version = ABI_VERSION;
+        (*header).flags = if sock.is_some() { EVENT_HAS_SOCK } else { 0 };
+        (*header).pid_tgid = pid_tgid;
+        (*header).ts_ns = bpf_ktime_get_ns();
+        (*header).ret = ret;
+        (*header).comm = bpf_get_current_comm().unwrap_or([0; 16]);
+        (*event).args = call.args;
+        (*event).sock = match sock {
+            Some(s) => *s,
+            None => SockState::EMPTY,
+        };
+        (*event).addr = call.addr;
+        (*event).data = call.data;
+        (*event)._pad = 0;
+    }
+    entry.submit(0);
+}

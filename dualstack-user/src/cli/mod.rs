@@ -1,0 +1,22 @@
+//! Command-line interface: one module per command.
+
+pub mod trace;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dualstack",
+    version,
+    about = "Trace the socket lifecycle with eBPF and tell what each listener accepts: IPv4, IPv6 or both."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print socket, setsockopt, bind, listen, connect, accept and close calls as strace does.
+    Trace(trace::TraceArgs),
+}

@@ -1,0 +1,349 @@
+//! `dualstack trace`: live socket calls, as strace would print them, without ptrace.
+
+use std::{
+    collections::BTreeSet,
+    fs::File,
+    io::{self, Write},
+    path::PathBuf,
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::{
+    clock::Clock,
+    decode::decode,
+    filter::{parse_family, parse_syscall, Filter},
+    format::{
+        json,
+        strace::{self, Leader, Resolve},
+        Format,
+    },
+    loader::{LoadOptions, Probes},
+    model::Event,
+    reader::EventReader,
+};
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Trace this process and its descendants (repeatable).
+    #[arg(short = 'p', long = "pid")]
+    pub pids: Vec<u32>,
+    /// Only tasks with this command name (as in /proc/PID/comm, at most 15 bytes).
+    #[arg(long)]
+    pub comm: Option<String>,
+    /// Only calls on this port (bind/connect address, or the socket's bound port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Only this address family: inet, inet6, unix, netlink, packet or a number.
+    #[arg(long, value_parser = parse_family)]
+    pub family: Option<u16>,
+    /// Only these syscalls (comma separated, repeatable): socket, bind, listen...
+    #[arg(long = "syscall", value_delimiter = ',')]
+    pub syscalls: Vec<String>,
+    /// Only calls that failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Strace)]
+    pub format: Format,
+    /// Prefix each line with the time of day, as strace -tt does.
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Write events to FILE (strace -o style: every line starts with the thread id).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Size of the kernel's event ring buffer, in MiB (a power of two).
+    #[arg(long, default_value_t = 16)]
+    pub ring_mib: u32,
+    /// Run this command and trace it and its descendants from its first instruction.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+impl TraceArgs {
+    pub fn filter(&self) -> anyhow::Result<Filter> {
+        let syscalls = self
+            .syscalls
+            .iter()
+            .map(|s| parse_syscall(s.trim()))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        let filter = Filter {
+            pids: self.pids.iter().copied().collect(),
+            comm: self.comm.clone(),
+            port: self.port,
+            family: self.family,
+            syscalls,
+            failed_only: self.failed,
+        };
+        filter.validate()?;
+        Ok(filter)
+    }
+}
+
+/// Formats events to the output and counts what happened.
+struct TraceOutput {
+    filter: Filter,
+    format: Format,
+    timestamps: bool,
+    leader: LeaderRule,
+    clock: Clock,
+    out: Box<dyn Write>,
+    text: String,
+    bytes: Vec<u8>,
+    events: u64,
+    decode_errors: u64,
+    reported_lost: u64,
+}
+
+/// Which lines get a pid leader.
+enum LeaderRule {
+    /// strace -f -o FILE: every line.
+    Always(Leader),
+    /// strace -f on a terminal: lines of tasks other than the traced command's main thread.
+    ExceptMain(u32),
+}
+
+fn ifname(index: u32) -> Option<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
+    let name = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: on success buf holds a NUL-terminated name.
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+impl TraceOutput {
+    fn handle(&mut self, record: &[u8]) {
+        match decode(record) {
+            Ok(event) if self.filter.matches(&event) => self.write(&event),
+            Ok(_) => {}
+            Err(err) => {
+                self.decode_errors += 1;
+                if self.decode_errors == 1 {
+                    log::warn!("undecodable event record: {err}");
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, event: &Event) {
+        self.events += 1;
+        let leader = match self.leader {
+            LeaderRule::Always(leader) => leader,
+            LeaderRule::ExceptMain(main) if event.tid == main => Leader::None,
+            LeaderRule::ExceptMain(_) => Leader::Bracket,
+        };
+        let time = self
+            .timestamps
+            .then(|| self.clock.strace_time(event.monotonic));
+        self.text.clear();
+        match self.format {
+            Format::Strace => {
+                strace::write_line(
+                    &mut self.text,
+                    event,
+                    leader,
+                    time.as_deref(),
+                    &Resolve { ifname: &ifname },
+                );
+                self.bytes.extend_from_slice(self.text.as_bytes());
+            }
+            Format::Json => {
+                strace::write_line(
+                    &mut self.text,
+                    event,
+                    Leader::None,
+                    None,
+                    &Resolve { ifname: &ifname },
+                );
+                json::write_event(&mut self.bytes, event, &self.clock, &self.text);
+            }
+        }
+    }
+
+    /// Reports events the kernel dropped since the last report.
+    fn report_lost(&mut self, total: u64) {
+        if total <= self.reported_lost {
+            return;
+        }
+        let new = total - self.reported_lost;
+        self.reported_lost = total;
+        if self.format == Format::Json {
+            json::lost_record(&mut self.bytes, new, "kernel ring buffer full");
+        }
+        eprintln!("dualstack: {new} events lost: the kernel ring buffer was full (try a larger --ring-mib)");
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.bytes.is_empty() {
+            self.out.write_all(&self.bytes)?;
+            self.bytes.clear();
+        }
+        self.out.flush()
+    }
+}
+
+/// Runs `dualstack trace`; returns the process exit code.
+pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
+    let filter = args.filter()?;
+    if !args.command.is_empty() && !filter.pids.is_empty() {
+        bail!("give either --pid or a command to run, not both");
+    }
+    if !args.ring_mib.is_power_of_two() {
+        bail!("--ring-mib must be a power of two, got {}", args.ring_mib);
+    }
+    let mut options = LoadOptions {
+        ring_bytes: args.ring_mib << 20,
+        ..LoadOptions::default()
+    };
+    filter.apply_to(&mut options.config);
+    let run_command = !args.command.is_empty();
+    if run_command {
+        options.config.follow = 1;
+    }
+    let mut probes = Probes::load(&options)?;
+    for &pid in &filter.pids {
+        if !process_alive(pid) {
+            bail!("no process with pid {pid}");
+        }
+        probes.follow(pid)?;
+        for child in descendants(pid) {
+            probes.follow(child)?;
+        }
+    }
+    let mut reader = EventReader::new(probes.take_events()?)?;
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(io::stdout()),
+    };
+
+    // The child is forked by this process: the kernel's fork hook follows it from there.
+    let mut child = if run_command {
+        let child = tokio::process::Command::new(&args.command[0])
+            .args(&args.command[1..])
+            .spawn()
+            .with_context(|| format!("cannot run {}", args.command[0]))?;
+        Some(child)
+    } else {
+        None
+    };
+    let main_pid = child
+        .as_ref()
+        .and_then(tokio::process::Child::id)
+        .unwrap_or(0);
+    let leader = match (&args.output, run_command || !filter.pids.is_empty()) {
+        (Some(_), _) => LeaderRule::Always(Leader::Plain),
+        (None, true) => LeaderRule::ExceptMain(main_pid),
+        (None, false) => LeaderRule::Always(Leader::Bracket),
+    };
+    let mut output = TraceOutput {
+        filter: filter.clone(),
+        format: args.format,
+        timestamps: args.timestamps,
+        leader,
+        clock: Clock::now(),
+        out,
+        text: String::new(),
+        bytes: Vec::with_capacity(1 << 16),
+        events: 0,
+        decode_errors: 0,
+        reported_lost: 0,
+    };
+
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let code = loop {
+        tokio::select! {
+            read = reader.read_batch(|record| output.handle(record)) => {
+                read?;
+                if let Err(err) = output.flush() {
+                    if err.kind() == io::ErrorKind::BrokenPipe { break 0; }
+                    return Err(err).context("cannot write events");
+                }
+            }
+            status = async { child.as_mut().expect("guarded").wait().await }, if child.is_some() => {
+                break exit_code(status?);
+            }
+            _ = interrupt.recv() => break 130,
+            _ = terminate.recv() => break 143,
+            _ = tick.tick() => {
+                output.report_lost(probes.ring_drops()?);
+                if !filter.pids.is_empty() && !filter.pids.iter().any(|&p| process_alive(p)) {
+                    break 0;
+                }
+            }
+        }
+    };
+    // Calls made just before the end are already in the ring: take them too.
+    reader.drain(|record| output.handle(record));
+    output.report_lost(probes.ring_drops()?);
+    let _ = output.flush();
+    if output.decode_errors > 0 {
+        eprintln!(
+            "dualstack: {} records could not be decoded",
+            output.decode_errors
+        );
+    }
+    Ok(code)
+}
+
+/// The exit code a shell would report for a child's status.
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Every live descendant of `pid`, from the ppid fields of /proc/*/stat.
+fn descendants(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // The comm field may hold spaces and parentheses: the ppid follows the last ')'.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}

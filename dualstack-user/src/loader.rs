@@ -1,0 +1,309 @@
+//! Loads and attaches the kernel programs, and gives access to their maps.
+
+use std::{fs, io, path::Path};
+
+use aya::{
+    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    programs::TracePoint,
+    Ebpf, EbpfLoader,
+};
+use dualstack_common::{counter, Syscall, TraceConfig};
+use log::{debug, warn};
+
+use crate::error::{Error, Result};
+
+/// The object built from dualstack-ebpf by build.rs.
+static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/dualstack-probes"));
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+
+/// (program, tracepoint category, tracepoint name)
+fn tracepoints() -> Vec<(String, &'static str, String)> {
+    let mut list = Vec::new();
+    for s in Syscall::ALL {
+        for phase in ["enter", "exit"] {
+            let name = format!("sys_{phase}_{}", s.name());
+            list.push((name.clone(), "syscalls", name));
+        }
+    }
+    for name in ["sched_process_fork", "sched_process_exit"] {
+        list.push((name.to_owned(), "sched", name.to_owned()));
+    }
+    list
+}
+
+/// Settings for [`Probes::load`].
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub config: TraceConfig,
+    /// Size of the event ring buffer in bytes (a power of two, multiple of the page size).
+    pub ring_bytes: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            config: TraceConfig::DEFAULT,
+            ring_bytes: 16 << 20,
+        }
+    }
+}
+
+/// The loaded, attached programs.
+pub struct Probes {
+    ebpf: Ebpf,
+    _log: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+}
+
+impl Probes {
+    /// Checks privileges and tracefs, loads the programs with `options` and attaches them all.
+    pub fn load(options: &LoadOptions) -> Result<Probes> {
+        check_privileges()?;
+        ensure_tracefs()?;
+        raise_memlock();
+        let mut config = options.config;
+        config.tracer_tgid = std::process::id();
+        read_tracepoint_offsets(&mut config)?;
+        let mut ebpf = EbpfLoader::new()
+            .override_global("CONFIG", &config, true)
+            .map_max_entries("EVENTS", options.ring_bytes)
+            .load(PROBES)
+            .map_err(permission_or(Error::Load))?;
+        for (program, category, name) in tracepoints() {
+            attach(&mut ebpf, &program, category, &name)?;
+        }
+        let log = match aya_log::EbpfLogger::init(&mut ebpf) {
+            Ok(log) => Some(log),
+            Err(err) => {
+                debug!("kernel-side log unavailable: {err}");
+                None
+            }
+        };
+        Ok(Probes { ebpf, _log: log })
+    }
+
+    /// Takes the event ring buffer (once).
+    pub fn take_events(&mut self) -> Result<RingBuf<MapData>> {
+        let map = self
+            .ebpf
+            .take_map("EVENTS")
+            .ok_or(Error::MissingMap("EVENTS"))?;
+        RingBuf::try_from(map).map_err(|source| Error::Map {
+            name: "EVENTS",
+            source,
+        })
+    }
+
+    /// Adds a tgid to the set followed in follow mode.
+    pub fn follow(&mut self, tgid: u32) -> Result<()> {
+        let map = self
+            .ebpf
+            .map_mut("TRACED")
+            .ok_or(Error::MissingMap("TRACED"))?;
+        let mut traced: HashMap<_, u32, u8> =
+            HashMap::try_from(map).map_err(|source| Error::Map {
+                name: "TRACED",
+                source,
+            })?;
+        traced.insert(tgid, 1, 0).map_err(|source| Error::Map {
+            name: "TRACED",
+            source,
+        })
+    }
+
+    /// Events the kernel could not write because the ring buffer was full, summed over CPUs.
+    pub fn ring_drops(&self) -> Result<u64> {
+        let map = self
+            .ebpf
+            .map("COUNTERS")
+            .ok_or(Error::MissingMap("COUNTERS"))?;
+        let counters: PerCpuArray<_, u64> =
+            PerCpuArray::try_from(map).map_err(|source| Error::Map {
+                name: "COUNTERS",
+                source,
+            })?;
+        let values = counters
+            .get(&counter::RING_FULL, 0)
+            .map_err(|source| Error::Map {
+                name: "COUNTERS",
+                source,
+            })?;
+        Ok(values.iter().sum())
+    }
+}
+
+fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<()> {
+    let static_name: &'static str = Box::leak(program.to_owned().into_boxed_str());
+    let prog: &mut TracePoint = ebpf
+        .program_mut(program)
+        .ok_or_else(|| Error::MissingTracepoint(program.to_owned()))?
+        .try_into()
+        .map_err(|source| Error::Program {
+            name: static_name,
+            source,
+        })?;
+    prog.load().map_err(|source| Error::Program {
+        name: static_name,
+        source,
+    })?;
+    if !Path::new(TRACEFS)
+        .join("events")
+        .join(category)
+        .join(name)
+        .exists()
+    {
+        return Err(Error::MissingTracepoint(format!("{category}/{name}")));
+    }
+    prog.attach(category, name)
+        .map_err(|source| Error::Program {
+            name: static_name,
+            source,
+        })?;
+    Ok(())
+}
+
+/// Maps an aya error to [`Error::Permission`] when the kernel said EPERM/EACCES.
+fn permission_or(other: fn(aya::EbpfError) -> Error) -> impl Fn(aya::EbpfError) -> Error {
+    move |err| {
+        let text = format!("{err:?}");
+        if text.contains("PermissionDenied") || text.contains("Operation not permitted") {
+            Error::Permission
+        } else {
+            other(err)
+        }
+    }
+}
+
+/// CAP_PERFMON and CAP_BPF, from include/uapi/linux/capability.h.
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+const CAP_SYS_ADMIN: u32 = 21;
+
+fn check_privileges() -> Result<()> {
+    let status = fs::read_to_string("/proc/self/status")?;
+    let effective = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1 << cap) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        Ok(())
+    } else {
+        Err(Error::Permission)
+    }
+}
+
+/// Makes sure tracefs is mounted, mounting it when it is not (it is not, on some systems).
+fn ensure_tracefs() -> Result<()> {
+    let events = Path::new(TRACEFS).join("events");
+    if events.exists() {
+        return Ok(());
+    }
+    let source = c"nodev";
+    let target = c"/sys/kernel/tracing";
+    let fstype = c"tracefs";
+    // SAFETY: valid NUL-terminated strings, no data argument.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(Error::Tracefs(io::Error::last_os_error()));
+    }
+    if events.exists() {
+        Ok(())
+    } else {
+        Err(Error::Tracefs(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no events directory after mount",
+        )))
+    }
+}
+
+/// Kernels before 5.11 charge eBPF maps to RLIMIT_MEMLOCK; later ones use memcg and may refuse
+/// the call, which is harmless.
+fn raise_memlock() {
+    let limit = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: plain syscall with a valid struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
+        debug!(
+            "setrlimit(RLIMIT_MEMLOCK) failed: {}",
+            io::Error::last_os_error()
+        );
+    }
+}
+
+/// Field offsets of the sched tracepoints, which differ across kernels, from their format files.
+fn read_tracepoint_offsets(config: &mut TraceConfig) -> Result<()> {
+    let format = |name: &str| {
+        let path = Path::new(TRACEFS)
+            .join("events/sched")
+            .join(name)
+            .join("format");
+        fs::read_to_string(&path).map_err(|source| Error::Read { path, source })
+    };
+    let fork = format("sched_process_fork")?;
+    config.fork_child_pid_offset = field_offset(&fork, "child_pid").ok_or_else(|| {
+        Error::MissingTracepoint("sched/sched_process_fork field child_pid".into())
+    })?;
+    let exit = format("sched_process_exit")?;
+    config.exit_group_dead_offset = field_offset(&exit, "group_dead").unwrap_or_else(|| {
+        warn!("sched_process_exit has no group_dead field: a process is forgotten when its main thread exits");
+        u32::MAX
+    });
+    Ok(())
+}
+
+/// The offset of `field` in a tracefs format description
+/// (`field:pid_t child_pid;	offset:20;	size:4;	signed:1;`).
+pub fn field_offset(format: &str, field: &str) -> Option<u32> {
+    format.lines().find_map(|line| {
+        let decl = line.trim().strip_prefix("field:")?;
+        let (decl, rest) = decl.split_once(';')?;
+        let name = decl
+            .rsplit(|c: char| c.is_whitespace() || c == '*')
+            .next()?;
+        let name = name.split('[').next()?;
+        if name != field {
+            return None;
+        }
+        rest.trim()
+            .strip_prefix("offset:")?
+            .split(';')
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_offset;
+
+    const FORK_6_18: &str = "\tfield:__data_loc char[] parent_comm;\toffset:8;\tsize:4;\tsigned:0;\n\
+                             \tfield:pid_t parent_pid;\toffset:12;\tsize:4;\tsigned:1;\n\
+                             \tfield:__data_loc char[] child_comm;\toffset:16;\tsize:4;\tsigned:0;\n\
+                             \tfield:pid_t child_pid;\toffset:20;\tsize:4;\tsigned:1;\n";
+    const FORK_5_15: &str = "\tfield:char parent_comm[16];\toffset:8;\tsize:16;\tsigned:1;\n\
+                             \tfield:pid_t parent_pid;\toffset:24;\tsize:4;\tsigned:1;\n\
+                             \tfield:char child_comm[16];\toffset:28;\tsize:16;\tsigned:1;\n\
+                             \tfield:pid_t child_pid;\toffset:44;\tsize:4;\tsigned:1;\n";
+
+    #[test]
+    fn finds_child_pid_in_both_layouts() {
+        assert_eq!(field_offset(FORK_6_18, "child_pid"), Some(20));
+        assert_eq!(field_offset(FORK_5_15, "child_pid"), Some(44));
+        assert_eq!(field_offset(FORK_5_15, "child_comm"), Some(28));
+        assert_eq!(field_offset(FORK_5_15, "group_dead"), None);
+    }
+}

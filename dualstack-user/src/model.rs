@@ -1,0 +1,233 @@
+//! The typed event every part of user space works with.
+
+use std::time::Duration;
+
+pub use dualstack_common::{Syscall, V6OnlySource};
+
+use crate::sockaddr::SockAddr;
+
+/// One completed syscall of a traced task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Process id (tgid).
+    pub pid: u32,
+    /// Thread id: what strace shows in `[pid N]`.
+    pub tid: u32,
+    pub comm: String,
+    /// CLOCK_MONOTONIC time of the syscall's exit.
+    pub monotonic: Duration,
+    pub call: Call,
+    pub ret: Return,
+    /// What the tracer knew of the call's socket after the call.
+    pub socket: Option<SocketInfo>,
+}
+
+impl Event {
+    pub fn syscall(&self) -> Syscall {
+        self.call.syscall()
+    }
+
+    /// The address the call carried (bind/connect argument, accept's peer), if it was read.
+    pub fn address(&self) -> Option<SockAddr> {
+        match &self.call {
+            Call::Bind { addr, .. } | Call::Connect { addr, .. } | Call::Accept { addr, .. } => {
+                addr.bytes().map(SockAddr::parse)
+            }
+            _ => None,
+        }
+    }
+
+    /// The address family the call concerns, if known.
+    pub fn family(&self) -> Option<u16> {
+        if let Some(family) = self.socket.as_ref().and_then(|s| s.family) {
+            return Some(family);
+        }
+        match &self.call {
+            Call::Socket { family, .. } | Call::Socketpair { family, .. } => {
+                u16::try_from(*family).ok()
+            }
+            _ => self.address().map(|a| a.family()),
+        }
+    }
+
+    /// The local or remote port the call concerns: its address argument's, else the bound one.
+    pub fn ports(&self) -> impl Iterator<Item = u16> {
+        let bound = self
+            .socket
+            .as_ref()
+            .and_then(|s| s.bound.as_ref())
+            .and_then(SockAddr::port);
+        self.address()
+            .as_ref()
+            .and_then(SockAddr::port)
+            .into_iter()
+            .chain(bound)
+    }
+
+    /// The file descriptor the call worked on, if any.
+    pub fn fd(&self) -> Option<i32> {
+        match &self.call {
+            Call::Socket { .. } | Call::Socketpair { .. } => None,
+            Call::Setsockopt { fd, .. }
+            | Call::Bind { fd, .. }
+            | Call::Listen { fd, .. }
+            | Call::Connect { fd, .. }
+            | Call::Accept { fd, .. }
+            | Call::Close { fd } => Some(*fd),
+        }
+    }
+}
+
+/// The syscall and its arguments, decoded as the kernel received them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    /// `protocol` is the raw register: strace prints it whole for families it does not decode.
+    Socket {
+        family: u32,
+        sock_type: u32,
+        protocol: u64,
+    },
+    Socketpair {
+        family: u32,
+        sock_type: u32,
+        protocol: u32,
+        sv: UserBuf,
+    },
+    Setsockopt {
+        fd: i32,
+        level: i32,
+        optname: i32,
+        optval: UserBuf,
+        optlen: i32,
+    },
+    Bind {
+        fd: i32,
+        addr: UserBuf,
+        addrlen: i32,
+    },
+    Listen {
+        fd: i32,
+        backlog: i32,
+    },
+    Connect {
+        fd: i32,
+        addr: UserBuf,
+        addrlen: i32,
+    },
+    /// accept and accept4 (`flags` is Some for accept4).
+    Accept {
+        fd: i32,
+        addr: UserBuf,
+        addrlen: AddrLen,
+        flags: Option<i32>,
+    },
+    Close {
+        fd: i32,
+    },
+}
+
+impl Call {
+    pub fn syscall(&self) -> Syscall {
+        match self {
+            Call::Socket { .. } => Syscall::Socket,
+            Call::Socketpair { .. } => Syscall::Socketpair,
+            Call::Setsockopt { .. } => Syscall::Setsockopt,
+            Call::Bind { .. } => Syscall::Bind,
+            Call::Listen { .. } => Syscall::Listen,
+            Call::Connect { .. } => Syscall::Connect,
+            Call::Accept { flags: None, .. } => Syscall::Accept,
+            Call::Accept { flags: Some(_), .. } => Syscall::Accept4,
+            Call::Close { .. } => Syscall::Close,
+        }
+    }
+}
+
+/// A user-space pointer argument and what the tracer could read behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserBuf {
+    pub ptr: u64,
+    pub read: UserRead,
+}
+
+impl UserBuf {
+    /// The bytes read, when the read worked.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.read {
+            UserRead::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserRead {
+    /// Nothing was read: NULL pointer, zero length, or the call failed before filling it.
+    NotRead,
+    /// The bytes read (possibly fewer than the length the program passed: see `truncated`).
+    Bytes(Vec<u8>),
+    /// The memory was unreadable.
+    Fault,
+}
+
+/// accept's `socklen_t *addrlen`: the value before and after the call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddrLen {
+    pub ptr: u64,
+    pub before: Option<u32>,
+    pub after: Option<u32>,
+}
+
+/// A syscall's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Return {
+    Value(i64),
+    Error(Errno),
+}
+
+impl Return {
+    pub fn from_raw(ret: i64) -> Self {
+        // Linux returns -errno in [-4095, -1].
+        if (-4095..0).contains(&ret) {
+            Return::Error(Errno(-ret as i32))
+        } else {
+            Return::Value(ret)
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Return::Error(_))
+    }
+}
+
+/// A Linux errno value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// Symbolic name, e.g. "EADDRINUSE".
+    pub fn name(self) -> Option<&'static str> {
+        crate::format::errno::errno_name(self.0)
+    }
+
+    /// Human message, e.g. "Address already in use".
+    pub fn message(self) -> Option<&'static str> {
+        crate::format::errno::errno_message(self.0)
+    }
+}
+
+/// What the tracer knew of a socket: its creation, options and bound address.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SocketInfo {
+    /// None when the socket was created before tracing began.
+    pub family: Option<u16>,
+    pub sock_type: Option<u32>,
+    pub protocol: Option<u32>,
+    pub v6only: Option<bool>,
+    pub v6only_source: Option<V6OnlySource>,
+    pub reuseaddr: Option<bool>,
+    pub reuseport: Option<bool>,
+    pub freebind: Option<bool>,
+    pub transparent: Option<bool>,
+    pub bind_device: Option<String>,
+    pub bound: Option<SockAddr>,
+}

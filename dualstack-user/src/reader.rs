@@ -1,0 +1,41 @@
+//! Reads the event ring buffer asynchronously.
+
+use std::io;
+
+use aya::maps::{MapData, RingBuf};
+use tokio::io::unix::AsyncFd;
+
+/// The kernel's event ring, readable when the kernel has written records.
+pub struct EventReader {
+    ring: AsyncFd<RingBuf<MapData>>,
+}
+
+impl EventReader {
+    pub fn new(ring: RingBuf<MapData>) -> io::Result<EventReader> {
+        Ok(EventReader {
+            ring: AsyncFd::new(ring)?,
+        })
+    }
+
+    /// Waits until records are available, then hands each to `f`. Returns how many it handed.
+    pub async fn read_batch(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
+        let mut guard = self.ring.readable_mut().await?;
+        let mut n = 0;
+        while let Some(item) = guard.get_inner_mut().next() {
+            f(&item);
+            n += 1;
+        }
+        guard.clear_ready();
+        Ok(n)
+    }
+
+    /// Hands every record already written to `f`, without waiting.
+    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.ring.get_mut().next() {
+            f(&item);
+            n += 1;
+        }
+        n
+    }
+}
