@@ -173,3 +173,7 @@ pub fn encode(raw: &SyscallEvent) -> Vec<u8> {
     let bytes = unsafe { std::slice::from_raw_parts(ptr::from_ref(raw).cast::<u8>(), EVENT_SIZE) };
     bytes.to_vec()
 }
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

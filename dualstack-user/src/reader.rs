@@ -3,7 +3,7 @@
 use std::io;
 
 use aya::maps::{MapData, RingBuf};
-use tokio::io::unix::AsyncFd;
+use tokio::io::{unix::AsyncFd, Interest};
 
 /// The kernel's event ring, readable when the kernel has written records.
 pub struct EventReader {

@@ -457,3 +457,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "strace_golden_tests.rs"]
+mod golden_tests;
