@@ -12,9 +12,10 @@ pub struct EventReader {
 
 impl EventReader {
     pub fn new(ring: RingBuf<MapData>) -> io::Result<EventReader> {
-        Ok(EventReader {
-            ring: AsyncFd::new(ring)?,
-        })
+        // SAFETY: the ring owns its map fd, which stays open as long as the AsyncFd holds it.
+        let ring = unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }
+            .map_err(|err| io::Error::new(err.error().kind(), err.to_string()))?;
+        Ok(EventReader { ring })
     }
 
     /// Waits until records are available, then hands each to `f`. Returns how many it handed.
