@@ -14,7 +14,7 @@ impl EventReader {
     pub fn new(ring: RingBuf<MapData>) -> io::Result<EventReader> {
         // SAFETY: the ring owns its map fd, which stays open as long as the AsyncFd holds it.
         let ring = unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) }
-            .map_err(|err| io::Error::new(err.error().kind(), err.to_string()))?;
+            .map_err(|err| err.into_parts().1)?;
         Ok(EventReader { ring })
     }
 
