@@ -9,6 +9,7 @@ use aya::{
 };
 use dualstack_common::{counter, Syscall, TraceConfig};
 use log::{debug, warn};
+use tokio::io::{unix::AsyncFd, Interest};
 
 use crate::error::{Error, Result};
 
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/dualstack-probes"));
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// (program, tracepoint category, tracepoint name)
 fn tracepoints() -> Vec<(String, &'static str, String)> {
@@ -52,7 +54,7 @@ impl Default for LoadOptions {
 /// The loaded, attached programs.
 pub struct Probes {
     ebpf: Ebpf,
-    _log: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+    log: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
 impl Probes {
@@ -60,6 +62,12 @@ impl Probes {
     pub fn load(options: &LoadOptions) -> Result<Probes> {
         check_privileges()?;
         ensure_tracefs()?;
+        if !Path::new(KERNEL_BTF).exists() {
+            warn!(
+                "{KERNEL_BTF} is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF); \
+                 tracing works, but values read from kernel sockets will be inferred"
+            );
+        }
         raise_memlock();
         let mut config = options.config;
         config.tracer_tgid = std::process::id();
@@ -79,7 +87,25 @@ impl Probes {
                 None
             }
         };
-        Ok(Probes { ebpf, _log: log })
+        Ok(Probes { ebpf, log })
+    }
+
+    /// Forwards the kernel programs' rare diagnostics (aya-log) to this process's logger, from a
+    /// task on the current tokio runtime.
+    pub fn spawn_log_pump(&mut self) {
+        let Some(logger) = self.log.take() else { return };
+        // SAFETY: the logger owns its ring-buffer fd for as long as the AsyncFd holds it.
+        let registered = unsafe { AsyncFd::register_with_interest(logger, Interest::READABLE) };
+        let Ok(mut logger) = registered else {
+            debug!("kernel-side log not forwarded: cannot register its fd");
+            return;
+        };
+        tokio::spawn(async move {
+            while let Ok(mut guard) = logger.readable_mut().await {
+                guard.get_inner_mut().flush();
+                guard.clear_ready();
+            }
+        });
     }
 
     /// Takes the event ring buffer (once).

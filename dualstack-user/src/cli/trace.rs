@@ -211,6 +211,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         options.config.follow = 1;
     }
     let mut probes = Probes::load(&options)?;
+    probes.spawn_log_pump();
     for &pid in &filter.pids {
         if !process_alive(pid) {
             bail!("no process with pid {pid}");
