@@ -25,7 +25,7 @@ pub fn park(
     read: impl FnOnce(&mut PendingCall),
 ) {
     let pid_tgid = bpf_get_current_pid_tgid();
-    if !task_wanted(pid_tgid, kind) {
+    if !task_wanted(pid_tgid) {
         return;
     }
     let Some(call) = SCRATCH.get_ptr_mut(0) else {

@@ -9,12 +9,13 @@ use crate::maps::{config, TRACED};
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
-/// At syscall entry: is this task's call of `kind` wanted?
+/// At syscall entry: is this task traced at all?
 #[inline(always)]
-pub fn task_wanted(pid_tgid: u64, kind: Syscall) -> bool {
+pub fn task_wanted(pid_tgid: u64) -> bool {
     let cfg = config();
     let tgid = (pid_tgid >> 32) as u32;
-    if tgid == cfg.tracer_tgid || cfg.syscall_mask & kind.bit() == 0 {
+    // The syscall mask is applied at exit: filtered calls must still update socket state.
+    if tgid == cfg.tracer_tgid {
         return false;
     }
     // SAFETY: the value is only tested for presence.
@@ -34,6 +35,9 @@ pub fn task_wanted(pid_tgid: u64, kind: Syscall) -> bool {
 #[inline(always)]
 pub fn call_wanted(call: &PendingCall, ret: i64, sock: Option<&SockState>) -> bool {
     let cfg = config();
+    if cfg.syscall_mask.checked_shr(call.kind).unwrap_or(0) & 1 == 0 {
+        return false;
+    }
     if cfg.failed_only != 0 && ret >= 0 {
         return false;
     }

@@ -1,0 +1,196 @@
+//! `dualstack trace` against real strace 6.1: every scenario script runs once under
+//! `strace -f -qq -o FILE` and once under `dualstack trace -o FILE`, and the two outputs must
+//! be the same once what legitimately varies between runs is normalised (pids, alignment that
+//! depends on the pid width, user pointers, ports, nl_pad; see tests/STRACE_FORMAT.md).
+//! Plus a byte-for-byte check of `dualstack trace` (stdout, no leader) against a golden.
+
+use std::{fs, path::Path, process::Command, time::Duration};
+
+use tests::{
+    check_alignment, compare, dualstack, golden, normalise, port_base, program, python, require_root, run,
+    TempDir, TRACE_SET,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(40);
+
+/// Port bases for this binary: 20000 + k * 200, k < 40 (the scenario tests use 28000 and up).
+fn next_base() -> u16 {
+    port_base(20000, 40)
+}
+
+fn run_strace(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(out)
+        .arg("-e")
+        .arg(format!("trace={TRACE_SET}"))
+        .arg(python())
+        .arg(script)
+        .env("DUALSTACK_TEST_PORT", base.to_string())
+        .current_dir(cwd);
+    let output = run(&mut cmd, TIMEOUT);
+    let code = output.code().unwrap_or_else(|| panic!("strace was killed: {output:?}"));
+    assert_eq!(code, 0, "{} failed under strace: {}", script.display(), output.stderr);
+    code
+}
+
+fn run_dualstack(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
+    let mut cmd = dualstack(&["trace", "-o"]);
+    cmd.arg(out)
+        .arg("--")
+        .arg(python())
+        .arg(script)
+        .env("DUALSTACK_TEST_PORT", base.to_string())
+        .current_dir(cwd);
+    let output = run(&mut cmd, TIMEOUT);
+    assert!(
+        !output.stderr.contains("lost") && !output.stderr.contains("could not be decoded"),
+        "dualstack reported a problem: {}",
+        output.stderr
+    );
+    output
+        .code()
+        .unwrap_or_else(|| panic!("dualstack was killed by a signal: {output:?}"))
+}
+
+/// Checks the raw `-o` output of dualstack: `%-5u ` leaders and the column-40 alignment.
+fn check_raw_dualstack(text: &str) {
+    let mut bad = Vec::new();
+    for line in text.lines() {
+        let Some((pid, _)) = line.split_once(' ') else {
+            bad.push(format!("no pid leader: {line:?}"));
+            continue;
+        };
+        match pid.parse::<u32>() {
+            Ok(pid) if line.starts_with(&format!("{pid:<5} ")) => {}
+            _ => bad.push(format!("leader is not `%-5u `: {line:?}")),
+        }
+        if let Err(e) = check_alignment(line) {
+            bad.push(e);
+        }
+    }
+    assert!(bad.is_empty(), "dualstack -o output breaks strace's layout:\n{}", bad.join("\n"));
+}
+
+fn compat(name: &str) {
+    require_root();
+    let script = program(&format!("{name}.py"));
+    let dir = TempDir::new(name);
+    let (strace_base, ds_base) = (next_base(), next_base());
+    let strace_out = dir.join("strace.txt");
+    let ds_out = dir.join("dualstack.txt");
+
+    let strace_code = run_strace(&script, &strace_out, strace_base, dir.path());
+    let ds_code = run_dualstack(&script, &ds_out, ds_base, dir.path());
+    assert_eq!(ds_code, strace_code, "dualstack's exit status differs from the program's under strace");
+
+    let strace_text = fs::read_to_string(&strace_out).expect("strace output");
+    let ds_text = fs::read_to_string(&ds_out).expect("dualstack output");
+    check_raw_dualstack(&ds_text);
+    let expected = normalise(&strace_text, strace_base);
+    let actual = normalise(&ds_text, ds_base);
+    assert!(expected.line_count() > 50, "strace traced almost nothing:\n{strace_text}");
+    if let Err(report) = compare("strace", &expected, "dualstack", &actual) {
+        // Keep the raw outputs for a look after the test.
+        let keep = std::env::temp_dir().join(format!("dualstack-e2e-failed-{name}"));
+        let _ = fs::create_dir_all(&keep);
+        let _ = fs::write(keep.join("strace.txt"), &strace_text);
+        let _ = fs::write(keep.join("dualstack.txt"), &ds_text);
+        panic!(
+            "{name}.py: dualstack trace differs from strace (raw outputs kept in {}):\n{report}",
+            keep.display()
+        );
+    }
+}
+
+#[test]
+fn listeners_matches_strace() {
+    compat("listeners");
+}
+
+#[test]
+fn options_matches_strace() {
+    compat("options");
+}
+
+#[test]
+fn failures_matches_strace() {
+    compat("failures");
+}
+
+#[test]
+fn eacces_matches_strace() {
+    compat("eacces");
+}
+
+#[test]
+fn families_matches_strace() {
+    compat("families");
+}
+
+#[test]
+fn accept_matches_strace() {
+    compat("accept");
+}
+
+#[test]
+fn threads_matches_strace() {
+    compat("threads");
+}
+
+#[test]
+fn forking_matches_strace() {
+    compat("forking");
+}
+
+/// The golden listeners.nof.strace was made with the default base 47000, without -f: one
+/// process, no leader. `dualstack trace` without -o on one process prints exactly that on
+/// stdout (strace's `+++ exited` line aside).
+#[test]
+fn single_process_stdout_matches_golden_bytes() {
+    require_root();
+    for port in 47000..47020 {
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            drop(l);
+        } else {
+            panic!("port {port} (used by the golden run of listeners.py) is busy: cannot compare with the golden");
+        }
+    }
+    let dir = TempDir::new("nof");
+    let mut cmd = dualstack(&["trace", "--"]);
+    cmd.arg(python())
+        .arg(program("listeners.py"))
+        .env("DUALSTACK_TEST_PORT", "47000")
+        .current_dir(dir.path());
+    let out = run(&mut cmd, TIMEOUT);
+    assert_eq!(out.code(), Some(0), "dualstack trace failed: {}", out.stderr);
+
+    let gold = golden("listeners.nof.strace");
+    let want: Vec<&str> = gold.lines().filter(|l| !l.starts_with("+++ ") && !l.starts_with("--- ")).collect();
+    let got: Vec<&str> = out.stdout.lines().collect();
+
+    // A few exact lines first, for a readable failure.
+    for line in [
+        "listen(3, 128)                          = 0",
+        "setsockopt(3, SOL_IPV6, IPV6_V6ONLY, [0], 4) = 0",
+        "bind(5, {sa_family=AF_INET, sin_port=htons(47002), sin_addr=inet_addr(\"0.0.0.0\")}, 16) = 0",
+        "bind(11, {sa_family=AF_INET6, sin6_port=htons(47006), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, \"::ffff:127.0.0.1\", &sin6_addr), sin6_scope_id=0}, 28) = 0",
+        "socket(AF_INET6, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 6",
+        "close(3)                                = 0",
+    ] {
+        assert!(want.contains(&line), "the golden itself lacks {line:?}");
+        assert!(got.contains(&line), "dualstack's stdout lacks the exact golden line {line:?}:\n{}", out.stdout);
+    }
+    for line in &got {
+        assert!(check_alignment(line).is_ok(), "{}", check_alignment(line).unwrap_err());
+    }
+    if got != want {
+        let a: Vec<String> = want.iter().map(|s| (*s).to_owned()).collect();
+        let b: Vec<String> = got.iter().map(|s| (*s).to_owned()).collect();
+        panic!(
+            "dualstack's stdout differs from listeners.nof.strace:\n{}",
+            tests::diff_lines(&a, &b, "golden", "dualstack")
+        );
+    }
+    assert_eq!(out.stdout.as_bytes().last(), Some(&b'\n'), "the output must end with a newline");
+}
