@@ -2,7 +2,7 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{LruHashMap, PerCpuArray, RingBuf},
+    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use dualstack_common::{counter, PendingCall, SockKey, SockState, TraceConfig};
 
@@ -21,21 +21,27 @@ pub fn config() -> &'static TraceConfig {
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(16 << 20, 0);
 
-/// Calls between enter and exit, keyed by pid_tgid.
+/// Calls between enter and exit, keyed by pid_tgid. A plain hash (cheaper than LRU on the hot
+/// path): every entry is removed at the call's exit or at the thread's exit.
 #[map]
-pub static PENDING: LruHashMap<u64, PendingCall> = LruHashMap::with_max_entries(16384, 0);
+pub static PENDING: HashMap<u64, PendingCall> = HashMap::with_max_entries(16384, 0);
 
 /// Per-CPU room to build a `PendingCall`: too large for the 512-byte eBPF stack.
 #[map]
 pub static SCRATCH: PerCpuArray<PendingCall> = PerCpuArray::with_max_entries(1, 0);
 
 /// What is known of each open socket, keyed by (tgid, fd).
+/// LRU: processes exit without closing their sockets. Per-CPU LRU lists avoid a global lock.
 #[map]
-pub static SOCKETS: LruHashMap<SockKey, SockState> = LruHashMap::with_max_entries(65536, 0);
+pub static SOCKETS: LruHashMap<SockKey, SockState> =
+    LruHashMap::with_max_entries(65536, BPF_F_NO_COMMON_LRU);
 
 /// tgids to trace in follow mode, grown by fork and shrunk by exit.
 #[map]
 pub static TRACED: LruHashMap<u32, u8> = LruHashMap::with_max_entries(65536, 0);
+
+// kernel ABI: include/uapi/linux/bpf.h.
+const BPF_F_NO_COMMON_LRU: u32 = 1 << 1;
 
 /// `dualstack_common::counter` slots.
 #[map]

@@ -1,8 +1,8 @@
 //! decode() on bytes built with the kernel's own types, on truncated records and on garbage.
 
 use dualstack_common::{
-    AddrBytes, DataBytes, EventHeader, ReadStatus, SockState, Syscall, SyscallEvent, ABI_VERSION,
-    ADDR_CAP, EVENT_HAS_SOCK, EVENT_SIZE, SOCK_BOUND, SOCK_SEEN_CREATED, V6OnlySource,
+    AddrBytes, DataBytes, EventHeader, ReadStatus, SockState, Syscall, SyscallEvent, V6OnlySource,
+    ABI_VERSION, ADDR_CAP, EVENT_HAS_SOCK, EVENT_SIZE, SOCK_BOUND, SOCK_SEEN_CREATED,
 };
 
 use super::{decode, encode, DecodeError};
@@ -47,7 +47,14 @@ fn inet6_any(port: u16) -> Vec<u8> {
 fn socket_event() {
     let ev = decode(&encode(&raw(Syscall::Socket, 3, [10, 0x80001, 6, 0, 0, 0]))).unwrap();
     assert_eq!((ev.pid, ev.tid, ev.comm.as_str()), (4242, 4243, "python3"));
-    assert_eq!(ev.call, Call::Socket { family: 10, sock_type: 0x80001, protocol: 6 });
+    assert_eq!(
+        ev.call,
+        Call::Socket {
+            family: 10,
+            sock_type: 0x80001,
+            protocol: 6
+        }
+    );
     assert_eq!(ev.ret, Return::Value(3));
     assert_eq!(ev.socket, None);
 }
@@ -65,7 +72,14 @@ fn bind_event_with_socket_context() {
     r.sock.bound[..28].copy_from_slice(&inet6_any(1521));
     r.sock.bound_len = 28;
     let ev = decode(&encode(&r)).unwrap();
-    let Call::Bind { fd: 3, addr, addrlen: 28 } = &ev.call else { panic!("{:?}", ev.call) };
+    let Call::Bind {
+        fd: 3,
+        addr,
+        addrlen: 28,
+    } = &ev.call
+    else {
+        panic!("{:?}", ev.call)
+    };
     assert_eq!(addr.ptr, 0x7ffd_0000);
     assert_eq!(ev.address().and_then(|a| a.port()), Some(1521));
     let sock = ev.socket.unwrap();
@@ -88,13 +102,17 @@ fn setsockopt_value_and_fault() {
     let mut r = raw(Syscall::Setsockopt, 0, [3, 41, 26, 0x1000, 4, 0]);
     with_bytes(&mut r.data, &1i32.to_ne_bytes());
     let ev = decode(&encode(&r)).unwrap();
-    let Call::Setsockopt { optval, .. } = &ev.call else { panic!() };
+    let Call::Setsockopt { optval, .. } = &ev.call else {
+        panic!()
+    };
     assert_eq!(optval.bytes(), Some(&[1, 0, 0, 0][..]));
 
     let mut r = raw(Syscall::Setsockopt, -14, [3, 1, 2, 0x1, 4, 0]);
     r.data.status = ReadStatus::Fault as u32;
     let ev = decode(&encode(&r)).unwrap();
-    let Call::Setsockopt { optval, .. } = &ev.call else { panic!() };
+    let Call::Setsockopt { optval, .. } = &ev.call else {
+        panic!()
+    };
     assert_eq!(optval.read, UserRead::Fault);
 }
 
@@ -107,7 +125,9 @@ fn accept_lengths_and_peer() {
     with_bytes(&mut r.data, &lens);
     with_bytes(&mut r.addr, &inet6_any(50000));
     let ev = decode(&encode(&r)).unwrap();
-    let Call::Accept { addrlen, flags, .. } = &ev.call else { panic!() };
+    let Call::Accept { addrlen, flags, .. } = &ev.call else {
+        panic!()
+    };
     assert_eq!((addrlen.before, addrlen.after), (Some(128), Some(28)));
     assert_eq!(*flags, Some(0x80000));
     assert_eq!(ev.syscall(), Syscall::Accept4);
@@ -125,7 +145,13 @@ fn every_kind_decodes() {
 fn truncated_records_are_errors() {
     let bytes = encode(&raw(Syscall::Listen, 0, [3, 128, 0, 0, 0, 0]));
     for len in 0..EVENT_SIZE {
-        assert_eq!(decode(&bytes[..len]), Err(DecodeError::Length { got: len, want: EVENT_SIZE }));
+        assert_eq!(
+            decode(&bytes[..len]),
+            Err(DecodeError::Length {
+                got: len,
+                want: EVENT_SIZE
+            })
+        );
     }
 }
 
@@ -151,7 +177,9 @@ fn oversized_lengths_are_clamped() {
     r.sock.flags = SOCK_BOUND;
     r.header.flags = EVENT_HAS_SOCK;
     let ev = decode(&encode(&r)).unwrap();
-    let Call::Bind { addr, .. } = &ev.call else { panic!() };
+    let Call::Bind { addr, .. } = &ev.call else {
+        panic!()
+    };
     assert_eq!(addr.bytes().map(<[u8]>::len), Some(ADDR_CAP));
 }
 
@@ -178,7 +206,13 @@ fn garbage_never_panics() {
             // Formatting garbage must not panic either.
             let mut line = String::new();
             let resolve = crate::format::strace::Resolve { ifname: &|_| None };
-            crate::format::strace::write_line(&mut line, &ev, crate::format::strace::Leader::Bracket, None, &resolve);
+            crate::format::strace::write_line(
+                &mut line,
+                &ev,
+                crate::format::strace::Leader::Bracket,
+                None,
+                &resolve,
+            );
             assert!(line.ends_with('\n'));
         }
     }

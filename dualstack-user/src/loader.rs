@@ -93,7 +93,9 @@ impl Probes {
     /// Forwards the kernel programs' rare diagnostics (aya-log) to this process's logger, from a
     /// task on the current tokio runtime.
     pub fn spawn_log_pump(&mut self) {
-        let Some(logger) = self.log.take() else { return };
+        let Some(logger) = self.log.take() else {
+            return;
+        };
         // SAFETY: the logger owns its ring-buffer fd for as long as the AsyncFd holds it.
         let registered = unsafe { AsyncFd::register_with_interest(logger, Interest::READABLE) };
         let Ok(mut logger) = registered else {

@@ -1,6 +1,9 @@
 //! Reads the event ring buffer asynchronously.
 
-use std::io;
+use std::{io, time::Duration};
+
+/// How often the ring is read when the kernel has not woken the reader.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 use aya::maps::{MapData, RingBuf};
 use tokio::io::{unix::AsyncFd, Interest};
@@ -18,9 +21,14 @@ impl EventReader {
         Ok(EventReader { ring })
     }
 
-    /// Waits until records are available, then hands each to `f`. Returns how many it handed.
+    /// Waits until records are available (or [`POLL_INTERVAL`] has passed), then hands each
+    /// record to `f`. Returns how many it handed.
     pub async fn read_batch(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
-        let mut guard = self.ring.readable_mut().await?;
+        // The kernel wakes this reader only once a batch is waiting: look on a timer too.
+        let Ok(ready) = tokio::time::timeout(POLL_INTERVAL, self.ring.readable_mut()).await else {
+            return Ok(self.drain(f));
+        };
+        let mut guard = ready?;
         let mut n = 0;
         while let Some(item) = guard.get_inner_mut().next() {
             f(&item);

@@ -7,8 +7,8 @@
 use std::{fs, path::Path, process::Command, time::Duration};
 
 use tests::{
-    check_alignment, compare, dualstack, golden, normalise, port_base, program, python, require_root, run,
-    TempDir, TRACE_SET,
+    check_alignment, compare, dualstack, golden, normalise, port_base, program, python,
+    require_root, run, TempDir, TRACE_SET,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(40);
@@ -29,8 +29,16 @@ fn run_strace(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
         .env("DUALSTACK_TEST_PORT", base.to_string())
         .current_dir(cwd);
     let output = run(&mut cmd, TIMEOUT);
-    let code = output.code().unwrap_or_else(|| panic!("strace was killed: {output:?}"));
-    assert_eq!(code, 0, "{} failed under strace: {}", script.display(), output.stderr);
+    let code = output
+        .code()
+        .unwrap_or_else(|| panic!("strace was killed: {output:?}"));
+    assert_eq!(
+        code,
+        0,
+        "{} failed under strace: {}",
+        script.display(),
+        output.stderr
+    );
     code
 }
 
@@ -69,7 +77,11 @@ fn check_raw_dualstack(text: &str) {
             bad.push(e);
         }
     }
-    assert!(bad.is_empty(), "dualstack -o output breaks strace's layout:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "dualstack -o output breaks strace's layout:\n{}",
+        bad.join("\n")
+    );
 }
 
 fn compat(name: &str) {
@@ -82,14 +94,20 @@ fn compat(name: &str) {
 
     let strace_code = run_strace(&script, &strace_out, strace_base, dir.path());
     let ds_code = run_dualstack(&script, &ds_out, ds_base, dir.path());
-    assert_eq!(ds_code, strace_code, "dualstack's exit status differs from the program's under strace");
+    assert_eq!(
+        ds_code, strace_code,
+        "dualstack's exit status differs from the program's under strace"
+    );
 
     let strace_text = fs::read_to_string(&strace_out).expect("strace output");
     let ds_text = fs::read_to_string(&ds_out).expect("dualstack output");
     check_raw_dualstack(&ds_text);
     let expected = normalise(&strace_text, strace_base);
     let actual = normalise(&ds_text, ds_base);
-    assert!(expected.line_count() > 50, "strace traced almost nothing:\n{strace_text}");
+    assert!(
+        expected.line_count() > 50,
+        "strace traced almost nothing:\n{strace_text}"
+    );
     if let Err(report) = compare("strace", &expected, "dualstack", &actual) {
         // Keep the raw outputs for a look after the test.
         let keep = std::env::temp_dir().join(format!("dualstack-e2e-failed-{name}"));
@@ -163,10 +181,18 @@ fn single_process_stdout_matches_golden_bytes() {
         .env("DUALSTACK_TEST_PORT", "47000")
         .current_dir(dir.path());
     let out = run(&mut cmd, TIMEOUT);
-    assert_eq!(out.code(), Some(0), "dualstack trace failed: {}", out.stderr);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "dualstack trace failed: {}",
+        out.stderr
+    );
 
     let gold = golden("listeners.nof.strace");
-    let want: Vec<&str> = gold.lines().filter(|l| !l.starts_with("+++ ") && !l.starts_with("--- ")).collect();
+    let want: Vec<&str> = gold
+        .lines()
+        .filter(|l| !l.starts_with("+++ ") && !l.starts_with("--- "))
+        .collect();
     let got: Vec<&str> = out.stdout.lines().collect();
 
     // A few exact lines first, for a readable failure.
@@ -182,7 +208,11 @@ fn single_process_stdout_matches_golden_bytes() {
         assert!(got.contains(&line), "dualstack's stdout lacks the exact golden line {line:?}:\n{}", out.stdout);
     }
     for line in &got {
-        assert!(check_alignment(line).is_ok(), "{}", check_alignment(line).unwrap_err());
+        assert!(
+            check_alignment(line).is_ok(),
+            "{}",
+            check_alignment(line).unwrap_err()
+        );
     }
     if got != want {
         let a: Vec<String> = want.iter().map(|s| (*s).to_owned()).collect();
@@ -192,5 +222,67 @@ fn single_process_stdout_matches_golden_bytes() {
             tests::diff_lines(&a, &b, "golden", "dualstack")
         );
     }
-    assert_eq!(out.stdout.as_bytes().last(), Some(&b'\n'), "the output must end with a newline");
+    assert_eq!(
+        out.stdout.as_bytes().last(),
+        Some(&b'\n'),
+        "the output must end with a newline"
+    );
+}
+
+/// Without -o, strace -f writes to stderr with `[pid N] ` leaders only while several tasks
+/// are traced; `dualstack trace` without -o writes the same to stdout. forking.py's parent
+/// only waits while a child runs, so every child line has a leader and no parent line does.
+#[test]
+fn forking_stdout_leaders_match_strace_stderr() {
+    require_root();
+    let script = program("forking.py");
+    let dir = TempDir::new("forking-stderr");
+    let (strace_base, ds_base) = (next_base(), next_base());
+
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-e"])
+        .arg(format!("trace={TRACE_SET}"))
+        .arg(python())
+        .arg(&script)
+        .env("DUALSTACK_TEST_PORT", strace_base.to_string())
+        .current_dir(dir.path());
+    let st = run(&mut cmd, TIMEOUT);
+    assert_eq!(st.code(), Some(0), "forking.py under strace: {}", st.stderr);
+
+    let mut cmd = dualstack(&["trace", "--"]);
+    cmd.arg(python())
+        .arg(&script)
+        .env("DUALSTACK_TEST_PORT", ds_base.to_string())
+        .current_dir(dir.path());
+    let ds = run(&mut cmd, TIMEOUT);
+    assert_eq!(
+        ds.code(),
+        Some(0),
+        "forking.py under dualstack: {}",
+        ds.stderr
+    );
+
+    let bracket = regex::Regex::new(r"^\[pid [ \d]{5}\] ").expect("regex");
+    for line in ds.stdout.lines() {
+        assert!(
+            check_alignment(line).is_ok(),
+            "{}",
+            check_alignment(line).unwrap_err()
+        );
+        assert!(
+            !line.starts_with('[') || bracket.is_match(line),
+            "leader is not `[pid %5u] `: {line:?}"
+        );
+    }
+    let expected = normalise(&st.stderr, strace_base);
+    let actual = normalise(&ds.stdout, ds_base);
+    // Lines without a leader are task 0: the parent's, before and after the children.
+    assert_eq!(
+        expected.tasks[0].tid, 0,
+        "strace printed a leader on its first line:\n{}",
+        st.stderr
+    );
+    if let Err(report) = compare("strace (stderr)", &expected, "dualstack (stdout)", &actual) {
+        panic!("forking.py: leaders or lines differ:\n{report}");
+    }
 }

@@ -641,6 +641,27 @@ fn median(values: &[u64]) -> f64 {
     }
 }
 
+fn median_f64(values: &mut [f64]) -> f64 {
+    values.sort_unstable_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        f64::midpoint(values[mid - 1], values[mid])
+    }
+}
+
+/// The median over rounds of (time per call of `values`) / (time per call of `base`), each
+/// pair measured in the same round: less sensitive to load that drifts between rounds.
+fn paired_ratio(values: &[u64], count: u64, base: &[u64], base_count: u64) -> f64 {
+    let mut ratios: Vec<f64> = values
+        .iter()
+        .zip(base)
+        .map(|(&v, &b)| per(v, count) / per(b, base_count))
+        .collect();
+    median_f64(&mut ratios)
+}
+
 fn min_max(values: &[u64]) -> (u64, u64) {
     (
         values.iter().copied().min().unwrap_or(0),
@@ -662,6 +683,21 @@ impl Report<'_> {
 
     fn ratio(&self, v: Variant) -> f64 {
         self.socket_median_us(v) / self.socket_median_us(Variant::Untraced)
+    }
+
+    fn paired_ratio(&self, v: Variant) -> f64 {
+        let u = Variant::Untraced as usize;
+        paired_ratio(
+            &self.socket.loop_ns[v as usize],
+            self.socket.iterations[v as usize],
+            &self.socket.loop_ns[u],
+            self.socket.iterations[u],
+        )
+    }
+
+    fn getppid_paired_ratio(&self) -> f64 {
+        let m = self.args.getppid_iterations;
+        paired_ratio(&self.getppid.traced_ns, m, &self.getppid.untraced_ns, m)
     }
 
     fn tracer_cpu_ns_per_event(&self) -> f64 {
@@ -699,20 +735,22 @@ impl Report<'_> {
             self.args.rounds
         );
         println!(
-            "  {:<10} {:>10} {:>19} {:>8}",
-            "variant", "µs/iter", "min..max µs/iter", "ratio"
+            "  {:<10} {:>10} {:>19} {:>8} {:>8}",
+            "variant", "µs/iter", "min..max µs/iter", "ratio", "paired"
         );
         for v in Variant::ALL {
             let (lo, hi) = min_max(&self.socket.loop_ns[v as usize]);
             let n = self.socket.iterations[v as usize];
             println!(
-                "  {:<10} {:>10.2} {:>19} {:>7.2}x",
+                "  {:<10} {:>10.2} {:>19} {:>7.2}x {:>7.2}x",
                 v.name(),
                 self.socket_median_us(v),
                 format!("{:.2}..{:.2}", per(lo, n) / 1e3, per(hi, n) / 1e3),
-                self.ratio(v)
+                self.ratio(v),
+                self.paired_ratio(v)
             );
         }
+        println!("  (ratio: of the medians; paired: median of the ratios within each round)");
         let verdict = if self.passed() { "PASS" } else { "FAIL" };
         println!(
             "  target: dualstack <= {TARGET_RATIO:.2}x untraced: {verdict} (measured {:.2}x)",
@@ -736,14 +774,21 @@ impl Report<'_> {
             "getppid loop ({} calls, median of {} rounds)",
             self.args.getppid_iterations, self.args.rounds
         );
-        println!("  {:<12} {:>10} {:>8}", "variant", "ns/call", "ratio");
-        let base = self.getppid_ns(false);
-        println!("  {:<12} {:>10.1} {:>7.2}x", "untraced", base, 1.0);
         println!(
-            "  {:<12} {:>10.1} {:>7.2}x",
+            "  {:<12} {:>10} {:>8} {:>8}",
+            "variant", "ns/call", "ratio", "paired"
+        );
+        let base = self.getppid_ns(false);
+        println!(
+            "  {:<12} {:>10.1} {:>7.2}x {:>7.2}x",
+            "untraced", base, 1.0, 1.0
+        );
+        println!(
+            "  {:<12} {:>10.1} {:>7.2}x {:>7.2}x",
             "system-wide",
             self.getppid_ns(true),
-            self.getppid_ns(true) / base
+            self.getppid_ns(true) / base,
+            self.getppid_paired_ratio()
         );
         println!("  system-wide tracer: events lost {}", self.getppid.lost);
         println!();
@@ -767,11 +812,12 @@ impl Report<'_> {
         for v in Variant::ALL {
             let _ = writeln!(
                 s,
-                "    \"{}\": {{ \"iterations\": {}, \"median_us_per_iteration\": {:.4}, \"ratio\": {:.4}, \"loop_ns\": [{}] }},",
+                "    \"{}\": {{ \"iterations\": {}, \"median_us_per_iteration\": {:.4}, \"ratio\": {:.4}, \"paired_ratio\": {:.4}, \"loop_ns\": [{}] }},",
                 v.name(),
                 self.socket.iterations[v as usize],
                 self.socket_median_us(v),
                 self.ratio(v),
+                self.paired_ratio(v),
                 list(&self.socket.loop_ns[v as usize])
             );
         }
@@ -806,6 +852,11 @@ impl Report<'_> {
             s,
             "    \"ratio\": {:.4},",
             self.getppid_ns(true) / self.getppid_ns(false)
+        );
+        let _ = writeln!(
+            s,
+            "    \"paired_ratio\": {:.4},",
+            self.getppid_paired_ratio()
         );
         let _ = writeln!(
             s,

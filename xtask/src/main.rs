@@ -42,14 +42,19 @@ fn main() -> Result<()> {
         Task::Build => build(),
         Task::Run { args } => {
             build()?;
-            let status = Command::new(dualstack_bin()).args(&args).status().context("cannot start dualstack")?;
+            let status = Command::new(dualstack_bin())
+                .args(&args)
+                .status()
+                .context("cannot start dualstack")?;
             std::process::exit(status.code().unwrap_or(1));
         }
         Task::Test { args } => {
             setup::run(setup::Needs::All)?;
             build()?;
             let mut test = cargo();
-            test.args(["test", "--release"]).args(&args).env("DUALSTACK_BIN", dualstack_bin());
+            test.args(["test", "--release"])
+                .args(&args)
+                .env("DUALSTACK_BIN", dualstack_bin());
             run(&mut test)
         }
         Task::Bench(args) => {
@@ -71,7 +76,10 @@ fn cargo() -> Command {
 
 /// The workspace root (xtask lives one level below it).
 fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_path_buf()
 }
 
 fn dualstack_bin() -> std::path::PathBuf {
@@ -80,7 +88,9 @@ fn dualstack_bin() -> std::path::PathBuf {
 
 /// Runs a command to completion, failing on a non-zero exit.
 fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed: {status}");
     }

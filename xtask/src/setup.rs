@@ -35,11 +35,16 @@ pub fn run(needs: Needs) -> Result<()> {
 }
 
 fn succeeds(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -48,13 +53,25 @@ fn output(cmd: &mut Command) -> Result<String> {
 
 /// The eBPF crate is built with -Z build-std=core, which needs nightly's rust-src.
 fn ensure_rust_src() -> Result<()> {
-    let installed = output(Command::new("rustup").args(["component", "list", "--installed", "--toolchain", "nightly"]))
-        .context("the nightly toolchain is required (rustup toolchain list)")?;
+    let installed = output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        "nightly",
+    ]))
+    .context("the nightly toolchain is required (rustup toolchain list)")?;
     if installed.lines().any(|l| l.starts_with("rust-src")) {
         return Ok(());
     }
     eprintln!("xtask: installing rust-src for the nightly toolchain");
-    run_command(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))
+    run_command(Command::new("rustup").args([
+        "component",
+        "add",
+        "rust-src",
+        "--toolchain",
+        "nightly",
+    ]))
 }
 
 /// bpf-linker must use the LLVM of the nightly that emits the bitcode: build it against the
@@ -68,7 +85,11 @@ fn ensure_bpf_linker() -> Result<()> {
     let lib = std::fs::read_dir(&lib_dir)?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libLLVM.so.")))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libLLVM.so."))
+        })
         .with_context(|| format!("no libLLVM.so.* in {}", lib_dir.display()))?;
     let version = output(Command::new("rustc").args(["+nightly", "-vV"]))?;
     let major = version
@@ -82,16 +103,29 @@ fn ensure_bpf_linker() -> Result<()> {
     let prefix = std::path::Path::new(&home).join(format!(".cache/dualstack/llvm-{major}"));
     let prefix_lib = prefix.join("lib");
     std::fs::create_dir_all(&prefix_lib)?;
-    for name in [std::ffi::OsString::from("libLLVM.so"), lib.file_name().unwrap_or_default().to_owned()] {
+    for name in [
+        std::ffi::OsString::from("libLLVM.so"),
+        lib.file_name().unwrap_or_default().to_owned(),
+    ] {
         let link = prefix_lib.join(name);
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(&lib, &link)?;
     }
-    eprintln!("xtask: building bpf-linker 0.13.0 against {} (LLVM {major})", lib.display());
-    run_command(Command::new("cargo")
-        .args(["install", "bpf-linker@0.13.0", "--no-default-features", "--features"])
-        .arg(format!("llvm-{major}"))
-        .env("LLVM_PREFIX", &prefix))?;
+    eprintln!(
+        "xtask: building bpf-linker 0.13.0 against {} (LLVM {major})",
+        lib.display()
+    );
+    run_command(
+        Command::new("cargo")
+            .args([
+                "install",
+                "bpf-linker@0.13.0",
+                "--no-default-features",
+                "--features",
+            ])
+            .arg(format!("llvm-{major}"))
+            .env("LLVM_PREFIX", &prefix),
+    )?;
     if !succeeds(Command::new("bpf-linker").arg("--version")) {
         bail!("bpf-linker was installed but does not run; is ~/.cargo/bin on PATH?");
     }
@@ -110,5 +144,10 @@ fn ensure_commands() -> Result<()> {
     }
     eprintln!("xtask: installing {}", missing.join(" "));
     run_command(Command::new("apt-get").arg("update").arg("-q"))?;
-    run_command(Command::new("apt-get").args(["install", "-y", "-q", "--no-install-recommends"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+    run_command(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }

@@ -22,21 +22,32 @@ fn event(call: Call, ret: i64) -> Event {
 
 fn line(ev: &Event) -> String {
     let mut out = String::new();
-    let resolve = Resolve { ifname: &|i| (i == 1).then(|| "lo".to_owned()) };
+    let resolve = Resolve {
+        ifname: &|i| (i == 1).then(|| "lo".to_owned()),
+    };
     write_line(&mut out, ev, Leader::None, None, &resolve);
     out.trim_end_matches('\n').to_owned()
 }
 
 fn bytes(ptr: u64, b: &[u8]) -> UserBuf {
-    UserBuf { ptr, read: UserRead::Bytes(b.to_vec()) }
+    UserBuf {
+        ptr,
+        read: UserRead::Bytes(b.to_vec()),
+    }
 }
 
 fn fault(ptr: u64) -> UserBuf {
-    UserBuf { ptr, read: UserRead::Fault }
+    UserBuf {
+        ptr,
+        read: UserRead::Fault,
+    }
 }
 
 fn not_read(ptr: u64) -> UserBuf {
-    UserBuf { ptr, read: UserRead::NotRead }
+    UserBuf {
+        ptr,
+        read: UserRead::NotRead,
+    }
 }
 
 fn sin(ip: [u8; 4], port: u16) -> Vec<u8> {
@@ -62,7 +73,16 @@ fn bind(fd: i32, addr: UserBuf, addrlen: i32, ret: i64) -> Event {
 }
 
 fn setsockopt(level: i32, optname: i32, optval: UserBuf, optlen: i32, ret: i64) -> Event {
-    event(Call::Setsockopt { fd: 3, level, optname, optval, optlen }, ret)
+    event(
+        Call::Setsockopt {
+            fd: 3,
+            level,
+            optname,
+            optval,
+            optlen,
+        },
+        ret,
+    )
 }
 
 #[test]
@@ -78,14 +98,36 @@ fn socket_lines() {
         ((2, 0x4000_0001, 0), -22, "socket(AF_INET, SOCK_STREAM|0x40000000 /* SOCK_??? */, IPPROTO_IP) = -1 EINVAL (Invalid argument)"),
     ];
     for ((family, sock_type, protocol), ret, want) in cases {
-        assert_eq!(line(&event(Call::Socket { family, sock_type, protocol }, ret)), want);
+        assert_eq!(
+            line(&event(
+                Call::Socket {
+                    family,
+                    sock_type,
+                    protocol
+                },
+                ret
+            )),
+            want
+        );
     }
 }
 
 #[test]
 fn alignment_pads_to_column_40() {
-    assert_eq!(line(&event(Call::Listen { fd: 3, backlog: 128 }, 0)), "listen(3, 128)                          = 0");
-    assert_eq!(line(&event(Call::Close { fd: 3 }, 0)), "close(3)                                = 0");
+    assert_eq!(
+        line(&event(
+            Call::Listen {
+                fd: 3,
+                backlog: 128
+            },
+            0
+        )),
+        "listen(3, 128)                          = 0"
+    );
+    assert_eq!(
+        line(&event(Call::Close { fd: 3 }, 0)),
+        "close(3)                                = 0"
+    );
     assert_eq!(
         line(&event(Call::Close { fd: 9999 }, -9)),
         "close(9999)                             = -1 EBADF (Bad file descriptor)"
@@ -93,62 +135,159 @@ fn alignment_pads_to_column_40() {
     let mut ev = event(Call::Listen { fd: 4, backlog: 8 }, 0);
     ev.tid = 13847;
     let mut out = String::new();
-    write_line(&mut out, &ev, Leader::Bracket, None, &Resolve { ifname: &|_| None });
+    write_line(
+        &mut out,
+        &ev,
+        Leader::Bracket,
+        None,
+        &Resolve { ifname: &|_| None },
+    );
     assert_eq!(out, "[pid 13847] listen(4, 8)                = 0\n");
     out.clear();
     ev.tid = 9;
-    write_line(&mut out, &ev, Leader::Bracket, None, &Resolve { ifname: &|_| None });
+    write_line(
+        &mut out,
+        &ev,
+        Leader::Bracket,
+        None,
+        &Resolve { ifname: &|_| None },
+    );
     assert_eq!(out, "[pid     9] listen(4, 8)                = 0\n");
     out.clear();
     ev.tid = 4;
-    write_line(&mut out, &ev, Leader::Plain, Some("19:55:32.158851"), &Resolve { ifname: &|_| None });
+    write_line(
+        &mut out,
+        &ev,
+        Leader::Plain,
+        Some("19:55:32.158851"),
+        &Resolve { ifname: &|_| None },
+    );
     assert_eq!(out, "4     19:55:32.158851 listen(4, 8)      = 0\n");
 }
 
 #[test]
 fn bind_and_connect_lines() {
     let cases = [
-        (bind(5, bytes(1, &sin([0, 0, 0, 0], 47002)), 16, 0),
-         r#"bind(5, {sa_family=AF_INET, sin_port=htons(47002), sin_addr=inet_addr("0.0.0.0")}, 16) = 0"#),
-        (bind(11, bytes(1, &sin6("::ffff:127.0.0.1", 47006, 0, 0)), 28, 0),
-         r#"bind(11, {sa_family=AF_INET6, sin6_port=htons(47006), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6_addr), sin6_scope_id=0}, 28) = 0"#),
-        (bind(3, bytes(1, &sin6("fe80::1", 47061, 74565, 1)), 28, -99),
-         r#"bind(3, {sa_family=AF_INET6, sin6_port=htons(47061), sin6_flowinfo=htonl(74565), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=if_nametoindex("lo")}, 28) = -1 EADDRNOTAVAIL (Cannot assign requested address)"#),
-        (bind(3, bytes(1, &sin6("fe80::1", 47061, 0, 4242)), 28, -19),
-         r#"bind(3, {sa_family=AF_INET6, sin6_port=htons(47061), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=4242}, 28) = -1 ENODEV (No such device)"#),
-        (bind(3, bytes(1, &sin6("::1", 47064, 0, 0)[..24]), 24, 0),
-         r#"bind(3, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr)}, 24) = 0"#),
-        (bind(3, bytes(1, &sin6("::", 47064, 0, 0)[..8]), 8, -22),
-         r#"bind(3, {sa_family=AF_INET6, sa_data="\267\330\0\0\0\0"}, 8) = -1 EINVAL (Invalid argument)"#),
-        (bind(4, bytes(1, &sin([127, 0, 0, 1], 47040)), 16, -98),
-         r#"bind(4, {sa_family=AF_INET, sin_port=htons(47040), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EADDRINUSE (Address already in use)"#),
-        (bind(3, bytes(1, &sin([127, 0, 0, 1], 47065)), 129, -22),
-         r#"bind(3, {sa_family=AF_INET, sin_port=htons(47065), sin_addr=inet_addr("127.0.0.1")}, 129) = -1 EINVAL (Invalid argument)"#),
-        (bind(3, fault(1), 16, -14), "bind(3, 0x1, 16)                        = -1 EFAULT (Bad address)"),
-        (bind(3, not_read(0), 16, -14), "bind(3, NULL, 16)                       = -1 EFAULT (Bad address)"),
-        (bind(3, bytes(0x7fce_e676_1df0, &[1]), 1, -22),
-         "bind(3, 0x7fcee6761df0, 1)              = -1 EINVAL (Invalid argument)"),
-        (bind(3, bytes(1, &[10, 0]), 2, -22), "bind(3, {sa_family=AF_INET6}, 2)        = -1 EINVAL (Invalid argument)"),
-        (bind(3, bytes(1, b"\x01\x00/tmp/dualstack-test-unix.sock\0"), 32, 0),
-         r#"bind(3, {sa_family=AF_UNIX, sun_path="/tmp/dualstack-test-unix.sock"}, 32) = 0"#),
-        (bind(3, bytes(1, b"\x01\x00\x00dual\x00stack\x01\n"), 15, 0),
-         r#"bind(3, {sa_family=AF_UNIX, sun_path=@"dual\0stack\1\n"}, 15) = 0"#),
-        (bind(3, bytes(1, &[1, 0]), 2, 0), "bind(3, {sa_family=AF_UNIX}, 2)         = 0"),
-        (bind(3, bytes(1, &[16, 0, 0x34, 0xe7, 0, 0, 0, 0, 0, 0, 0, 0]), 12, 0),
-         "bind(3, {sa_family=AF_NETLINK, nl_pad=0xe734, nl_pid=0, nl_groups=00000000}, 12) = 0"),
-        (bind(3, bytes(1, &[16, 0, 0, 0, 0x98, 0xb7, 0, 0, 0x11, 0, 0, 0]), 12, 0),
-         "bind(3, {sa_family=AF_NETLINK, nl_pid=47000, nl_groups=0x000011}, 12) = 0"),
-        (bind(3, bytes(1, &[17, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 20, 0),
-         r#"bind(3, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex("lo"), sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}, 20) = 0"#),
-        (bind(3, bytes(1, b"\xff\x00dualstack\x00\x01\x02\xff\x10"), 16, -97),
-         r#"bind(3, {sa_family=0xff /* AF_??? */, sa_data="dualstack\0\1\2\377\20"}, 16) = -1 EAFNOSUPPORT (Address family not supported by protocol)"#),
-        (bind(3, bytes(1, &[0; 16]), 16, 0),
-         r#"bind(3, {sa_family=AF_UNSPEC, sa_data="\0\0\0\0\0\0\0\0\0\0\0\0\0\0"}, 16) = 0"#),
+        (
+            bind(5, bytes(1, &sin([0, 0, 0, 0], 47002)), 16, 0),
+            r#"bind(5, {sa_family=AF_INET, sin_port=htons(47002), sin_addr=inet_addr("0.0.0.0")}, 16) = 0"#,
+        ),
+        (
+            bind(11, bytes(1, &sin6("::ffff:127.0.0.1", 47006, 0, 0)), 28, 0),
+            r#"bind(11, {sa_family=AF_INET6, sin6_port=htons(47006), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6_addr), sin6_scope_id=0}, 28) = 0"#,
+        ),
+        (
+            bind(3, bytes(1, &sin6("fe80::1", 47061, 74565, 1)), 28, -99),
+            r#"bind(3, {sa_family=AF_INET6, sin6_port=htons(47061), sin6_flowinfo=htonl(74565), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=if_nametoindex("lo")}, 28) = -1 EADDRNOTAVAIL (Cannot assign requested address)"#,
+        ),
+        (
+            bind(3, bytes(1, &sin6("fe80::1", 47061, 0, 4242)), 28, -19),
+            r#"bind(3, {sa_family=AF_INET6, sin6_port=htons(47061), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=4242}, 28) = -1 ENODEV (No such device)"#,
+        ),
+        (
+            bind(3, bytes(1, &sin6("::1", 47064, 0, 0)[..24]), 24, 0),
+            r#"bind(3, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr)}, 24) = 0"#,
+        ),
+        (
+            bind(3, bytes(1, &sin6("::", 47064, 0, 0)[..8]), 8, -22),
+            r#"bind(3, {sa_family=AF_INET6, sa_data="\267\330\0\0\0\0"}, 8) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            bind(4, bytes(1, &sin([127, 0, 0, 1], 47040)), 16, -98),
+            r#"bind(4, {sa_family=AF_INET, sin_port=htons(47040), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EADDRINUSE (Address already in use)"#,
+        ),
+        (
+            bind(3, bytes(1, &sin([127, 0, 0, 1], 47065)), 129, -22),
+            r#"bind(3, {sa_family=AF_INET, sin_port=htons(47065), sin_addr=inet_addr("127.0.0.1")}, 129) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            bind(3, fault(1), 16, -14),
+            "bind(3, 0x1, 16)                        = -1 EFAULT (Bad address)",
+        ),
+        (
+            bind(3, not_read(0), 16, -14),
+            "bind(3, NULL, 16)                       = -1 EFAULT (Bad address)",
+        ),
+        (
+            bind(3, bytes(0x7fce_e676_1df0, &[1]), 1, -22),
+            "bind(3, 0x7fcee6761df0, 1)              = -1 EINVAL (Invalid argument)",
+        ),
+        (
+            bind(3, bytes(1, &[10, 0]), 2, -22),
+            "bind(3, {sa_family=AF_INET6}, 2)        = -1 EINVAL (Invalid argument)",
+        ),
+        (
+            bind(
+                3,
+                bytes(1, b"\x01\x00/tmp/dualstack-test-unix.sock\0"),
+                32,
+                0,
+            ),
+            r#"bind(3, {sa_family=AF_UNIX, sun_path="/tmp/dualstack-test-unix.sock"}, 32) = 0"#,
+        ),
+        (
+            bind(3, bytes(1, b"\x01\x00\x00dual\x00stack\x01\n"), 15, 0),
+            r#"bind(3, {sa_family=AF_UNIX, sun_path=@"dual\0stack\1\n"}, 15) = 0"#,
+        ),
+        (
+            bind(3, bytes(1, &[1, 0]), 2, 0),
+            "bind(3, {sa_family=AF_UNIX}, 2)         = 0",
+        ),
+        (
+            bind(
+                3,
+                bytes(1, &[16, 0, 0x34, 0xe7, 0, 0, 0, 0, 0, 0, 0, 0]),
+                12,
+                0,
+            ),
+            "bind(3, {sa_family=AF_NETLINK, nl_pad=0xe734, nl_pid=0, nl_groups=00000000}, 12) = 0",
+        ),
+        (
+            bind(
+                3,
+                bytes(1, &[16, 0, 0, 0, 0x98, 0xb7, 0, 0, 0x11, 0, 0, 0]),
+                12,
+                0,
+            ),
+            "bind(3, {sa_family=AF_NETLINK, nl_pid=47000, nl_groups=0x000011}, 12) = 0",
+        ),
+        (
+            bind(
+                3,
+                bytes(
+                    1,
+                    &[17, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                ),
+                20,
+                0,
+            ),
+            r#"bind(3, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL), sll_ifindex=if_nametoindex("lo"), sll_hatype=ARPHRD_NETROM, sll_pkttype=PACKET_HOST, sll_halen=0}, 20) = 0"#,
+        ),
+        (
+            bind(
+                3,
+                bytes(1, b"\xff\x00dualstack\x00\x01\x02\xff\x10"),
+                16,
+                -97,
+            ),
+            r#"bind(3, {sa_family=0xff /* AF_??? */, sa_data="dualstack\0\1\2\377\20"}, 16) = -1 EAFNOSUPPORT (Address family not supported by protocol)"#,
+        ),
+        (
+            bind(3, bytes(1, &[0; 16]), 16, 0),
+            r#"bind(3, {sa_family=AF_UNSPEC, sa_data="\0\0\0\0\0\0\0\0\0\0\0\0\0\0"}, 16) = 0"#,
+        ),
     ];
     for (ev, want) in cases {
         assert_eq!(line(&ev), want);
     }
-    let connect = event(Call::Connect { fd: 4, addr: bytes(1, &sin([127, 0, 0, 1], 47044)), addrlen: 16 }, -115);
+    let connect = event(
+        Call::Connect {
+            fd: 4,
+            addr: bytes(1, &sin([127, 0, 0, 1], 47044)),
+            addrlen: 16,
+        },
+        -115,
+    );
     assert_eq!(
         line(&connect),
         r#"connect(4, {sa_family=AF_INET, sin_port=htons(47044), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EINPROGRESS (Operation now in progress)"#
@@ -188,10 +327,23 @@ fn setsockopt_lines() {
 
 #[test]
 fn accept_and_socketpair_lines() {
-    let accept = |addr: UserBuf, before: Option<u32>, after: Option<u32>, flags: Option<i32>, ret: i64| {
-        let addrlen = AddrLen { ptr: if before.is_some() { 2 } else { 0 }, before, after };
-        event(Call::Accept { fd: 3, addr, addrlen, flags }, ret)
-    };
+    let accept =
+        |addr: UserBuf, before: Option<u32>, after: Option<u32>, flags: Option<i32>, ret: i64| {
+            let addrlen = AddrLen {
+                ptr: if before.is_some() { 2 } else { 0 },
+                before,
+                after,
+            };
+            event(
+                Call::Accept {
+                    fd: 3,
+                    addr,
+                    addrlen,
+                    flags,
+                },
+                ret,
+            )
+        };
     let cases = [
         (accept(bytes(1, &sin([127, 0, 0, 1], 55638)), Some(128), Some(16), None, 7),
          r#"accept(3, {sa_family=AF_INET, sin_port=htons(55638), sin_addr=inet_addr("127.0.0.1")}, [128 => 16]) = 7"#),
@@ -215,7 +367,18 @@ fn accept_and_socketpair_lines() {
     let mut sv = Vec::new();
     sv.extend_from_slice(&3i32.to_ne_bytes());
     sv.extend_from_slice(&4i32.to_ne_bytes());
-    let pair = event(Call::Socketpair { family: 1, sock_type: 0x80005, protocol: 0, sv: bytes(1, &sv) }, 0);
-    assert_eq!(line(&pair), "socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC, 0, [3, 4]) = 0");
+    let pair = event(
+        Call::Socketpair {
+            family: 1,
+            sock_type: 0x80005,
+            protocol: 0,
+            sv: bytes(1, &sv),
+        },
+        0,
+    );
+    assert_eq!(
+        line(&pair),
+        "socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC, 0, [3, 4]) = 0"
+    );
     let _ = Errno(0);
 }
