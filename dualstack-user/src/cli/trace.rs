@@ -102,8 +102,49 @@ struct TraceOutput {
 enum LeaderRule {
     /// strace -f -o FILE: every line.
     Always(Leader),
-    /// strace -f on a terminal: lines of tasks other than the traced command's main thread.
-    ExceptMain(u32),
+    /// strace -f on a terminal: `[pid N]` while more than one traced task is alive.
+    WhileSeveral(LiveTasks),
+}
+
+/// The traced processes seen so far and how many tasks (threads) they have now.
+struct LiveTasks {
+    /// The processes tracing started with (the command, or the --pid processes).
+    roots: BTreeSet<u32>,
+    tgids: BTreeSet<u32>,
+    tasks: usize,
+}
+
+impl LiveTasks {
+    fn new(roots: impl IntoIterator<Item = u32>) -> LiveTasks {
+        let roots: BTreeSet<u32> = roots.into_iter().collect();
+        let mut live = LiveTasks {
+            tgids: roots.clone(),
+            roots,
+            tasks: 0,
+        };
+        live.recount();
+        live
+    }
+
+    fn is_root(&self, tgid: u32) -> bool {
+        self.roots.contains(&tgid)
+    }
+
+    fn note(&mut self, tgid: u32) {
+        if self.tgids.insert(tgid) {
+            self.recount();
+        }
+    }
+
+    /// Forgets dead processes and counts the threads of the live ones (/proc/PID/task).
+    fn recount(&mut self) {
+        self.tgids.retain(|&p| process_alive(p));
+        self.tasks = self
+            .tgids
+            .iter()
+            .map(|p| std::fs::read_dir(format!("/proc/{p}/task")).map_or(0, Iterator::count))
+            .sum();
+    }
 }
 
 fn ifname(index: u32) -> Option<String> {
@@ -137,10 +178,18 @@ impl TraceOutput {
 
     fn write(&mut self, event: &Event) {
         self.events += 1;
-        let leader = match self.leader {
-            LeaderRule::Always(leader) => leader,
-            LeaderRule::ExceptMain(main) if event.tid == main => Leader::None,
-            LeaderRule::ExceptMain(_) => Leader::Bracket,
+        let leader = match &mut self.leader {
+            LeaderRule::Always(leader) => *leader,
+            LeaderRule::WhileSeveral(live) => {
+                live.note(event.pid);
+                // A thread or child's call implies a second task at that moment, even when it
+                // is gone by the time its event is read.
+                if live.tasks > 1 || event.tid != event.pid || !live.is_root(event.pid) {
+                    Leader::Bracket
+                } else {
+                    Leader::None
+                }
+            }
         };
         let time = self
             .timestamps
@@ -184,6 +233,9 @@ impl TraceOutput {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if let LeaderRule::WhileSeveral(live) = &mut self.leader {
+            live.recount();
+        }
         if !self.bytes.is_empty() {
             self.out.write_all(&self.bytes)?;
             self.bytes.clear();
@@ -239,14 +291,20 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     } else {
         None
     };
-    let main_pid = child
-        .as_ref()
-        .and_then(tokio::process::Child::id)
-        .unwrap_or(0);
-    let leader = match (&args.output, run_command || !filter.pids.is_empty()) {
+    let leader = match (
+        &args.output,
+        child.as_ref().and_then(tokio::process::Child::id),
+    ) {
         (Some(_), _) => LeaderRule::Always(Leader::Plain),
-        (None, true) => LeaderRule::ExceptMain(main_pid),
-        (None, false) => LeaderRule::Always(Leader::Bracket),
+        (None, Some(main)) => LeaderRule::WhileSeveral(LiveTasks::new([main])),
+        (None, None) if !filter.pids.is_empty() => {
+            let followed = filter
+                .pids
+                .iter()
+                .flat_map(|&p| std::iter::once(p).chain(descendants(p)));
+            LeaderRule::WhileSeveral(LiveTasks::new(followed))
+        }
+        (None, None) => LeaderRule::Always(Leader::Bracket),
     };
     let mut output = TraceOutput {
         filter: filter.clone(),
