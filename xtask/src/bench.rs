@@ -118,16 +118,25 @@ enum Variant {
     Untraced,
     Dualstack,
     Strace,
+    /// dualstack attached but keeping nothing (a --comm that matches no task): the cost of the
+    /// syscall tracepoints and program runs alone, the floor under any tracer of this design.
+    ProbesOnly,
 }
 
 impl Variant {
-    const ALL: [Variant; 3] = [Variant::Untraced, Variant::Dualstack, Variant::Strace];
+    const ALL: [Variant; 4] = [
+        Variant::Untraced,
+        Variant::Dualstack,
+        Variant::Strace,
+        Variant::ProbesOnly,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Variant::Untraced => "untraced",
             Variant::Dualstack => "dualstack",
             Variant::Strace => "strace",
+            Variant::ProbesOnly => "probes-only",
         }
     }
 }
@@ -143,9 +152,9 @@ struct TracerRun {
 
 struct SocketResults {
     /// Iterations per run, per variant.
-    iterations: [u64; 3],
+    iterations: [u64; 4],
     /// Loop times (ns) per variant, in round order.
-    loop_ns: [Vec<u64>; 3],
+    loop_ns: [Vec<u64>; 4],
     tracer: Vec<TracerRun>,
 }
 
@@ -161,12 +170,17 @@ fn bench_socket_loop(
     let strace_n = strace_iterations.to_string();
     println!(
         "socket loop: {} iterations ({strace_iterations} under strace) × {EVENTS_PER_ITERATION} syscalls, \
-         {} rounds of untraced / dualstack / strace",
+         {} rounds of untraced / dualstack / strace / probes-only",
         args.iterations, args.rounds
     );
     let mut results = SocketResults {
-        iterations: [args.iterations, args.iterations, strace_iterations],
-        loop_ns: [Vec::new(), Vec::new(), Vec::new()],
+        iterations: [
+            args.iterations,
+            args.iterations,
+            strace_iterations,
+            args.iterations,
+        ],
+        loop_ns: [Vec::new(), Vec::new(), Vec::new(), Vec::new()],
         tracer: Vec::new(),
     };
     for round in 0..args.rounds {
@@ -183,9 +197,13 @@ fn bench_socket_loop(
                     "strace -f socket_loop",
                 )?,
                 Variant::Dualstack => {
-                    let (ns, tracer) = run_dualstack_loop(dualstack, socket_loop, &n)?;
+                    let (ns, tracer) = run_dualstack_loop(dualstack, &[], socket_loop, &n)?;
                     results.tracer.push(tracer);
                     ns
+                }
+                Variant::ProbesOnly => {
+                    let filter = ["--comm", "no-such-task"];
+                    run_dualstack_loop(dualstack, &filter, socket_loop, &n)?.0
                 }
             };
             results.loop_ns[variant as usize].push(ns);
@@ -237,9 +255,16 @@ fn parse_result(stdout: &str) -> Result<u64> {
 }
 
 /// `dualstack trace -o /dev/null -- socket_loop N`: the loop's time and the tracer's costs.
-fn run_dualstack_loop(dualstack: &Path, socket_loop: &Path, n: &str) -> Result<(u64, TracerRun)> {
+fn run_dualstack_loop(
+    dualstack: &Path,
+    filters: &[&str],
+    socket_loop: &Path,
+    n: &str,
+) -> Result<(u64, TracerRun)> {
     let mut child = Command::new(dualstack)
-        .args(["trace", "-o", "/dev/null", "--"])
+        .args(["trace", "-o", "/dev/null"])
+        .args(filters)
+        .arg("--")
         .arg(socket_loop)
         .arg(n)
         .stdin(Stdio::null())
