@@ -182,9 +182,14 @@ impl TraceOutput {
             LeaderRule::Always(leader) => *leader,
             LeaderRule::WhileSeveral(live) => {
                 live.note(event.pid);
+                let main_thread = event.tid == event.pid && live.is_root(event.pid);
+                if main_thread && live.tasks > 1 {
+                    // The count may predate the exit of the other tasks: look again.
+                    live.recount();
+                }
                 // A thread or child's call implies a second task at that moment, even when it
                 // is gone by the time its event is read.
-                if live.tasks > 1 || event.tid != event.pid || !live.is_root(event.pid) {
+                if live.tasks > 1 || !main_thread {
                     Leader::Bracket
                 } else {
                     Leader::None
