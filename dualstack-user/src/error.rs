@@ -25,7 +25,7 @@ pub enum Error {
     Load(#[from] aya::EbpfError),
     #[error("eBPF program {name} failed to load or attach: {source}")]
     Program {
-        name: &'static str,
+        name: String,
         source: aya::programs::ProgramError,
     },
     #[error("eBPF map {name}: {source}")]

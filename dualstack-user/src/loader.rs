@@ -161,19 +161,16 @@ impl Probes {
 }
 
 fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<()> {
-    let static_name: &'static str = Box::leak(program.to_owned().into_boxed_str());
+    let failed = |source| Error::Program {
+        name: program.to_owned(),
+        source,
+    };
     let prog: &mut TracePoint = ebpf
         .program_mut(program)
         .ok_or_else(|| Error::MissingTracepoint(program.to_owned()))?
         .try_into()
-        .map_err(|source| Error::Program {
-            name: static_name,
-            source,
-        })?;
-    prog.load().map_err(|source| Error::Program {
-        name: static_name,
-        source,
-    })?;
+        .map_err(failed)?;
+    prog.load().map_err(failed)?;
     if !Path::new(TRACEFS)
         .join("events")
         .join(category)
@@ -182,11 +179,7 @@ fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<
     {
         return Err(Error::MissingTracepoint(format!("{category}/{name}")));
     }
-    prog.attach(category, name)
-        .map_err(|source| Error::Program {
-            name: static_name,
-            source,
-        })?;
+    prog.attach(category, name).map_err(failed)?;
     Ok(())
 }
 

@@ -93,7 +93,6 @@ struct TraceOutput {
     out: Box<dyn Write>,
     text: String,
     bytes: Vec<u8>,
-    events: u64,
     decode_errors: u64,
     reported_lost: u64,
 }
@@ -177,7 +176,6 @@ impl TraceOutput {
     }
 
     fn write(&mut self, event: &Event) {
-        self.events += 1;
         let leader = match &mut self.leader {
             LeaderRule::Always(leader) => *leader,
             LeaderRule::WhileSeveral(live) => {
@@ -320,7 +318,6 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         out,
         text: String::new(),
         bytes: Vec::with_capacity(1 << 16),
-        events: 0,
         decode_errors: 0,
         reported_lost: 0,
     };
