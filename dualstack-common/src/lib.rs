@@ -10,7 +10,7 @@
 use core::mem::size_of;
 
 /// Bumped whenever a layout below changes.
-pub const ABI_VERSION: u16 = 1;
+pub const ABI_VERSION: u16 = 2;
 
 /// Bytes of sockaddr read from user memory (sizeof(struct sockaddr_storage)).
 pub const ADDR_CAP: usize = 128;
@@ -233,6 +233,60 @@ pub struct SockKey {
 }
 const _: () = assert!(size_of::<SockKey>() == 8);
 
+/// `KernelSock::flags` bit: the socket was found through the task's fd table and read.
+pub const KSOCK_READ: u32 = 1;
+/// `KernelSock::flags` bit: the program knew no kernel offsets (no BTF): nothing was read.
+pub const KSOCK_NO_BTF: u32 = 2;
+
+/// The kernel's own view of the call's socket, read from `struct sock` at syscall exit.
+///
+/// Valid only with [`KSOCK_READ`]. Addresses are in network byte order, the port in host order
+/// (`skc_num`, so a port-0 bind shows the port the kernel assigned).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSock {
+    /// `KSOCK_*` bits above.
+    pub flags: u32,
+    /// Inode of the socket's network namespace (as in /proc/PID/ns/net).
+    pub netns: u32,
+    /// Inode of the socket (as in /proc/PID/fd/N -> socket:[ino]).
+    pub ino: u64,
+    /// `skc_family`.
+    pub family: u16,
+    /// `skc_num`: the bound local port, host order.
+    pub port: u16,
+    /// `skc_state` (TCP_LISTEN = 10, TCP_CLOSE = 7, ...).
+    pub state: u8,
+    /// The `skc_ipv6only` bit.
+    pub ipv6only: u8,
+    /// `net->ipv6.sysctl.bindv6only` of the socket's netns at the time of the call.
+    pub netns_bindv6only: u8,
+    pub _pad0: u8,
+    /// `skc_rcv_saddr`: the bound IPv4 address.
+    pub v4: [u8; 4],
+    /// `skc_v6_rcv_saddr`: the bound IPv6 address.
+    pub v6: [u8; 16],
+    pub _pad1: u32,
+}
+const _: () = assert!(size_of::<KernelSock>() == 48);
+
+impl KernelSock {
+    pub const EMPTY: Self = KernelSock {
+        flags: 0,
+        netns: 0,
+        ino: 0,
+        family: 0,
+        port: 0,
+        state: 0,
+        ipv6only: 0,
+        netns_bindv6only: 0,
+        _pad0: 0,
+        v4: [0; 4],
+        v6: [0; 16],
+        _pad1: 0,
+    };
+}
+
 /// Fields every event starts with.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -275,12 +329,14 @@ pub struct SyscallEvent {
     pub args: [u64; ARGS],
     /// State of the socket the call worked on, after the call (valid with EVENT_HAS_SOCK).
     pub sock: SockState,
+    pub _pad: u32,
+    /// The kernel's view of the call's socket (see [`KernelSock`]).
+    pub kernel: KernelSock,
     pub addr: AddrBytes,
     pub data: DataBytes,
-    pub _pad: u32,
 }
 pub const EVENT_SIZE: usize = size_of::<SyscallEvent>();
-const _: () = assert!(EVENT_SIZE == 376);
+const _: () = assert!(EVENT_SIZE == 424);
 
 /// A call parked between sys_enter and sys_exit, keyed by pid_tgid.
 #[repr(C)]
@@ -294,6 +350,80 @@ pub struct PendingCall {
     pub data: DataBytes,
 }
 const _: () = assert!(size_of::<PendingCall>() == 264);
+
+/// Byte offsets of the kernel struct fields the programs read, resolved by the loader from the
+/// running kernel's BTF (/sys/kernel/btf/vmlinux). `valid == 0` means unknown: the programs
+/// then read nothing from kernel structs and mark events with [`KSOCK_NO_BTF`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelOffsets {
+    pub valid: u32,
+    /// `task_struct.files`
+    pub task_files: u32,
+    /// `files_struct.fdt`
+    pub files_fdt: u32,
+    /// `fdtable.max_fds`
+    pub fdt_max_fds: u32,
+    /// `fdtable.fd`
+    pub fdt_fd: u32,
+    /// `file.private_data`
+    pub file_private_data: u32,
+    /// `socket.sk`
+    pub socket_sk: u32,
+    /// `socket_alloc.socket`
+    pub socket_alloc_socket: u32,
+    /// `socket_alloc.vfs_inode`
+    pub socket_alloc_inode: u32,
+    /// `inode.i_ino`
+    pub inode_ino: u32,
+    /// `sock_common.skc_family` (all `skc_*` offsets are within `struct sock`, whose first
+    /// member is `__sk_common`).
+    pub skc_family: u32,
+    /// `sock_common.skc_state`
+    pub skc_state: u32,
+    /// `sock_common.skc_num`
+    pub skc_num: u32,
+    /// `sock_common.skc_rcv_saddr`
+    pub skc_rcv_saddr: u32,
+    /// `sock_common.skc_v6_rcv_saddr`
+    pub skc_v6_rcv_saddr: u32,
+    /// `sock_common.skc_net` (a `possible_net_t` holding one `struct net *`)
+    pub skc_net: u32,
+    /// Byte of `sock_common` holding the `skc_ipv6only` bitfield.
+    pub skc_ipv6only_byte: u32,
+    /// Bit of `skc_ipv6only` within that byte (0 = least significant).
+    pub skc_ipv6only_bit: u32,
+    /// `net.ns.inum`
+    pub net_ns_inum: u32,
+    /// `net.ipv6.sysctl.bindv6only`
+    pub net_bindv6only: u32,
+}
+const _: () = assert!(size_of::<KernelOffsets>() == 80);
+
+impl KernelOffsets {
+    pub const UNKNOWN: Self = KernelOffsets {
+        valid: 0,
+        task_files: 0,
+        files_fdt: 0,
+        fdt_max_fds: 0,
+        fdt_fd: 0,
+        file_private_data: 0,
+        socket_sk: 0,
+        socket_alloc_socket: 0,
+        socket_alloc_inode: 0,
+        inode_ino: 0,
+        skc_family: 0,
+        skc_state: 0,
+        skc_num: 0,
+        skc_rcv_saddr: 0,
+        skc_v6_rcv_saddr: 0,
+        skc_net: 0,
+        skc_ipv6only_byte: 0,
+        skc_ipv6only_bit: 0,
+        net_ns_inum: 0,
+        net_bindv6only: 0,
+    };
+}
 
 /// Run-time settings written by the loader into the programs' read-only `CONFIG` global.
 #[repr(C)]
@@ -319,8 +449,9 @@ pub struct TraceConfig {
     pub exit_group_dead_offset: u32,
     pub _pad: u32,
     pub comm: [u8; COMM_LEN],
+    pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 56);
+const _: () = assert!(size_of::<TraceConfig>() == 136);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {
@@ -335,6 +466,7 @@ impl TraceConfig {
         exit_group_dead_offset: u32::MAX,
         _pad: 0,
         comm: [0; COMM_LEN],
+        offsets: KernelOffsets::UNKNOWN,
     };
 }
 

@@ -1,7 +1,7 @@
 //! decode() on bytes built with the kernel's own types, on truncated records and on garbage.
 
 use dualstack_common::{
-    AddrBytes, DataBytes, EventHeader, ReadStatus, SockState, Syscall, SyscallEvent, V6OnlySource,
+    AddrBytes, DataBytes, EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, V6OnlySource,
     ABI_VERSION, ADDR_CAP, EVENT_HAS_SOCK, EVENT_SIZE, SOCK_BOUND, SOCK_SEEN_CREATED,
 };
 
@@ -24,9 +24,10 @@ fn raw(kind: Syscall, ret: i64, args: [u64; 6]) -> SyscallEvent {
         },
         args,
         sock: SockState::EMPTY,
+        _pad: 0,
+        kernel: KernelSock::EMPTY,
         addr: AddrBytes::EMPTY,
         data: DataBytes::EMPTY,
-        _pad: 0,
     }
 }
 

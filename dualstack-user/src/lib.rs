@@ -14,3 +14,4 @@ pub mod loader;
 pub mod model;
 pub mod reader;
 pub mod sockaddr;
+pub mod verdict;
