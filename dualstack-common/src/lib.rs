@@ -266,7 +266,9 @@ pub struct KernelSock {
     pub v4: [u8; 4],
     /// `skc_v6_rcv_saddr`: the bound IPv6 address.
     pub v6: [u8; 16],
-    pub _pad1: u32,
+    /// `socket.type` (SOCK_STREAM = 1, SOCK_DGRAM = 2, ...).
+    pub sock_type: u16,
+    pub _pad1: u16,
 }
 const _: () = assert!(size_of::<KernelSock>() == 48);
 
@@ -283,6 +285,7 @@ impl KernelSock {
         _pad0: 0,
         v4: [0; 4],
         v6: [0; 16],
+        sock_type: 0,
         _pad1: 0,
     };
 }
@@ -370,6 +373,10 @@ pub struct KernelOffsets {
     pub file_private_data: u32,
     /// `socket.sk`
     pub socket_sk: u32,
+    /// `socket.file`: the back pointer that proves a file's private_data is a socket.
+    pub socket_file: u32,
+    /// `socket.type` (SOCK_STREAM, SOCK_DGRAM...).
+    pub socket_type: u32,
     /// `socket_alloc.socket`
     pub socket_alloc_socket: u32,
     /// `socket_alloc.vfs_inode`
@@ -398,7 +405,7 @@ pub struct KernelOffsets {
     /// `net.ipv6.sysctl.bindv6only`
     pub net_bindv6only: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 80);
+const _: () = assert!(size_of::<KernelOffsets>() == 88);
 
 impl KernelOffsets {
     pub const UNKNOWN: Self = KernelOffsets {
@@ -409,6 +416,8 @@ impl KernelOffsets {
         fdt_fd: 0,
         file_private_data: 0,
         socket_sk: 0,
+        socket_file: 0,
+        socket_type: 0,
         socket_alloc_socket: 0,
         socket_alloc_inode: 0,
         inode_ino: 0,
@@ -451,7 +460,7 @@ pub struct TraceConfig {
     pub comm: [u8; COMM_LEN],
     pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 136);
+const _: () = assert!(size_of::<TraceConfig>() == 144);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {

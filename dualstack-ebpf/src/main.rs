@@ -11,6 +11,7 @@ mod bind;
 mod conn;
 mod emit;
 mod filter;
+mod kernel_sock;
 mod maps;
 mod process;
 mod sockets;

@@ -1,16 +1,24 @@
 //! Ring-buffer bytes to [`Event`]: a pure, total function. Checks the length and the kind,
 //! copies fields with `read_unaligned`, and never panics on any input.
 
-use std::{mem::size_of, ptr, time::Duration};
+use std::{
+    mem::size_of,
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
+    ptr,
+    time::Duration,
+};
 
 use dualstack_common::{
-    EventHeader, ReadStatus, SockState, Syscall, SyscallEvent, UserBytes, V6OnlySource,
-    ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, OPT_UNSET, SOCK_BOUND, SOCK_SEEN_CREATED,
+    EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, UserBytes,
+    V6OnlySource, ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET,
+    SOCK_BOUND, SOCK_SEEN_CREATED,
 };
 
 use crate::{
-    model::{AddrLen, Call, Event, Return, SocketInfo, UserBuf, UserRead},
-    sockaddr::SockAddr,
+    model::{
+        AddrLen, Call, Event, KernelSocket, KernelView, Return, SocketInfo, UserBuf, UserRead,
+    },
+    sockaddr::{SockAddr, AF_INET, AF_INET6},
 };
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -59,6 +67,37 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         call,
         ret: Return::from_raw(ret),
         socket,
+        kernel: kernel_view(&raw.kernel),
+    })
+}
+
+fn kernel_view(k: &KernelSock) -> KernelView {
+    if k.flags & KSOCK_READ == 0 {
+        return if k.flags & KSOCK_NO_BTF == 0 {
+            KernelView::NotRead
+        } else {
+            KernelView::NoBtf
+        };
+    }
+    let local = match k.family {
+        AF_INET => Some(SocketAddr::from((Ipv4Addr::from(k.v4), k.port))),
+        AF_INET6 => Some(SocketAddr::V6(SocketAddrV6::new(
+            Ipv6Addr::from(k.v6),
+            k.port,
+            0,
+            0,
+        ))),
+        _ => None,
+    };
+    KernelView::Read(KernelSocket {
+        netns: k.netns,
+        inode: k.ino,
+        family: k.family,
+        sock_type: k.sock_type,
+        state: k.state,
+        v6only: k.ipv6only != 0,
+        netns_bindv6only: k.netns_bindv6only != 0,
+        local,
     })
 }
 

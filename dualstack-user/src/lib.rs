@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clock;
 pub mod decode;
+pub mod enrich;
 pub mod error;
 pub mod filter;
 pub mod format;

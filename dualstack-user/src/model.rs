@@ -1,6 +1,6 @@
 //! The typed event every part of user space works with.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 pub use dualstack_common::{Syscall, V6OnlySource};
 
@@ -20,6 +20,8 @@ pub struct Event {
     pub ret: Return,
     /// What the tracer knew of the call's socket after the call.
     pub socket: Option<SocketInfo>,
+    /// The kernel's own view of the call's socket after the call.
+    pub kernel: KernelView,
 }
 
 impl Event {
@@ -230,4 +232,45 @@ pub struct SocketInfo {
     pub transparent: Option<bool>,
     pub bind_device: Option<String>,
     pub bound: Option<SockAddr>,
+}
+
+/// The kernel's own view of a socket, read from its `struct sock` at the syscall's exit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KernelView {
+    /// Not read: the call has no single socket (close, socketpair), the descriptor was not a
+    /// socket, or a kernel read failed.
+    NotRead,
+    /// Not read because the running kernel's BTF was not available: values are inferred.
+    NoBtf,
+    Read(KernelSocket),
+}
+
+impl KernelView {
+    pub fn socket(&self) -> Option<&KernelSocket> {
+        match self {
+            KernelView::Read(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// The fields of `struct sock` (and its `struct socket`) that decide what it accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelSocket {
+    /// Inode of its network namespace (as in /proc/PID/ns/net).
+    pub netns: u32,
+    /// Inode of the socket (as in /proc/PID/fd/N -> socket:[inode]).
+    pub inode: u64,
+    pub family: u16,
+    /// SOCK_STREAM, SOCK_DGRAM...
+    pub sock_type: u16,
+    /// skc_state: TCP_LISTEN is 10.
+    pub state: u8,
+    /// The effective IPV6_V6ONLY bit.
+    pub v6only: bool,
+    /// `net.ipv6.bindv6only` of its netns at the time of the call.
+    pub netns_bindv6only: bool,
+    /// The bound address with the real local port (0 when not bound); None for families
+    /// other than AF_INET and AF_INET6.
+    pub local: Option<SocketAddr>,
 }

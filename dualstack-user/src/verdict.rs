@@ -26,6 +26,19 @@ pub enum V6OnlyOrigin {
     Inferred,
 }
 
+impl V6OnlyOrigin {
+    /// The name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            V6OnlyOrigin::Setsockopt => "setsockopt",
+            V6OnlyOrigin::NetnsDefault => "netns-default",
+            V6OnlyOrigin::PreExisting => "pre-existing",
+            V6OnlyOrigin::Kernel => "kernel",
+            V6OnlyOrigin::Inferred => "inferred",
+        }
+    }
+}
+
 /// Everything the verdict depends on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerdictInput {

@@ -15,6 +15,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::{
     clock::Clock,
     decode::decode,
+    enrich::{host_bindv6only, Notes},
     filter::{parse_family, parse_syscall, Filter},
     format::{
         json,
@@ -52,6 +53,10 @@ pub struct TraceArgs {
     /// Prefix each line with the time of day, as strace -tt does.
     #[arg(short = 't', long)]
     pub timestamps: bool,
+    /// Append to strace lines what dualstack knows beyond strace: each listener's verdict (what
+    /// it accepts, IPv4, IPv6 or both, and why) after ` # `.
+    #[arg(long)]
+    pub verdicts: bool,
     /// Write events to FILE (strace -o style: every line starts with the thread id).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
@@ -95,6 +100,10 @@ struct TraceOutput {
     bytes: Vec<u8>,
     decode_errors: u64,
     reported_lost: u64,
+    /// Append notes to strace lines (--verdicts).
+    annotate: bool,
+    /// `net.ipv6.bindv6only` of this netns, for events whose kernel state was not read.
+    host_bindv6only: Option<bool>,
 }
 
 /// Which lines get a pid leader.
@@ -207,6 +216,10 @@ impl TraceOutput {
                     time.as_deref(),
                     &Resolve { ifname: &ifname },
                 );
+                if self.annotate {
+                    let notes = Notes::of(event, self.host_bindv6only);
+                    annotate(&mut self.text, &notes);
+                }
                 self.bytes.extend_from_slice(self.text.as_bytes());
             }
             Format::Json => {
@@ -217,7 +230,8 @@ impl TraceOutput {
                     None,
                     &Resolve { ifname: &ifname },
                 );
-                json::write_event(&mut self.bytes, event, &self.clock, &self.text);
+                let notes = Notes::of(event, self.host_bindv6only);
+                json::write_event(&mut self.bytes, event, &notes, &self.clock, &self.text);
             }
         }
     }
@@ -244,6 +258,25 @@ impl TraceOutput {
             self.bytes.clear();
         }
         self.out.flush()
+    }
+}
+
+/// Appends the verdict to a strace line, before its newline: ` # AF_INET6 socket on ...`.
+fn annotate(line: &mut String, notes: &Notes) {
+    let Some(verdict) = &notes.verdict else {
+        return;
+    };
+    let newline = line.ends_with('\n');
+    if newline {
+        line.pop();
+    }
+    line.push_str(" # ");
+    line.push_str(&verdict.reason);
+    if !verdict.certain {
+        line.push_str(" (uncertain)");
+    }
+    if newline {
+        line.push('\n');
     }
 }
 
@@ -320,6 +353,8 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         bytes: Vec::with_capacity(1 << 16),
         decode_errors: 0,
         reported_lost: 0,
+        annotate: args.verdicts,
+        host_bindv6only: host_bindv6only(),
     };
 
     let mut interrupt = signal(SignalKind::interrupt())?;

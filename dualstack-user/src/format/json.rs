@@ -1,12 +1,20 @@
 //! JSON Lines: one object per event, with a stable schema named for people (see README).
 //!
-//! Schema (version 1):
+//! Schema (version 2):
 //! - `type`: "event" (or "lost" for a [`lost_record`]).
 //! - `time` (RFC 3339 UTC), `pid`, `tid`, `comm`, `syscall`, `fd` (null for socket/socketpair).
 //! - `ret` (the return value, -1 on failure), `errno` and `error` (name and message, or null).
 //! - `family` ("AF_INET6"...), `address` and `port`: the address the call carried (bind and
-//!   connect argument, accept's peer) or else the socket's bound address; null when unknown.
-//! - `v6only` (true/false/null) and `v6only_source` ("setsockopt", "netns-default", "kernel").
+//!   connect argument, accept's peer), else the kernel's bound address and real port, else the
+//!   address of the socket's last bind; null when unknown.
+//! - `v6only` (true/false/null, AF_INET6 only): the effective IPV6_V6ONLY, the kernel's bit when
+//!   it was read; `v6only_source`: "setsockopt", "netns-default", "pre-existing" (socket created
+//!   before tracing started: the kernel's bit is the only source) or "inferred" (not read).
+//! - `kernel_status`: "read", "not-read" (no single socket, or not a socket) or "no-btf";
+//!   `kernel`: the kernel's view when read: `netns`, `inode`, `family`, `type`, `state`,
+//!   `v6only`, `netns_bindv6only`, `address`, `port` (the real port after a port-0 bind).
+//! - `verdict` (listen, and bind of a UDP socket): `ipv4`, `ipv6` (what it accepts), `accepts`
+//!   ("IPv4+IPv6", "IPv4", "IPv6"), `certain` (false when an input was inferred), `reason`.
 //! - `socket`: what the tracer knew of the socket (type, protocol, options, bound address).
 //! - `strace`: the call exactly as strace prints it.
 
@@ -14,9 +22,11 @@ use serde::Serialize;
 
 use crate::{
     clock::Clock,
+    enrich::Notes,
     format::names,
-    model::{Event, Return, SocketInfo, V6OnlySource},
+    model::{Event, KernelSocket, KernelView, Return, SocketInfo},
     sockaddr::SockAddr,
+    verdict::Verdict,
 };
 
 #[derive(Serialize)]
@@ -37,8 +47,34 @@ struct EventRecord<'a> {
     port: Option<u16>,
     v6only: Option<bool>,
     v6only_source: Option<&'static str>,
+    kernel_status: &'static str,
+    kernel: Option<KernelRecord>,
+    verdict: Option<VerdictRecord<'a>>,
     socket: Option<SocketRecord<'a>>,
     strace: &'a str,
+}
+
+#[derive(Serialize)]
+struct KernelRecord {
+    netns: u32,
+    inode: u64,
+    family: String,
+    #[serde(rename = "type")]
+    sock_type: String,
+    state: u8,
+    v6only: bool,
+    netns_bindv6only: bool,
+    address: Option<String>,
+    port: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct VerdictRecord<'a> {
+    ipv4: bool,
+    ipv6: bool,
+    accepts: &'static str,
+    certain: bool,
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -55,12 +91,27 @@ struct SocketRecord<'a> {
     bound_port: Option<u16>,
 }
 
-pub fn v6only_source_name(source: V6OnlySource) -> &'static str {
-    match source {
-        V6OnlySource::Unknown => "unknown",
-        V6OnlySource::Setsockopt => "setsockopt",
-        V6OnlySource::NetnsDefault => "netns-default",
-        V6OnlySource::Kernel => "kernel",
+fn kernel_record(k: &KernelSocket) -> KernelRecord {
+    KernelRecord {
+        netns: k.netns,
+        inode: k.inode,
+        family: names::address_family_str(u32::from(k.family)),
+        sock_type: names::socket_type(u32::from(k.sock_type)),
+        state: k.state,
+        v6only: k.v6only,
+        netns_bindv6only: k.netns_bindv6only,
+        address: k.local.map(|a| a.ip().to_string()),
+        port: k.local.map(|a| a.port()),
+    }
+}
+
+fn verdict_record(v: &Verdict) -> VerdictRecord<'_> {
+    VerdictRecord {
+        ipv4: v.ipv4,
+        ipv6: v.ipv6,
+        accepts: v.label(),
+        certain: v.certain,
+        reason: &v.reason,
     }
 }
 
@@ -79,14 +130,37 @@ fn socket_record(s: &SocketInfo) -> SocketRecord<'_> {
 }
 
 /// Appends the JSON line of `event` (with its newline). `strace_text` is its strace line.
-pub fn write_event(out: &mut Vec<u8>, event: &Event, clock: &Clock, strace_text: &str) {
+pub fn write_event(
+    out: &mut Vec<u8>,
+    event: &Event,
+    notes: &Notes,
+    clock: &Clock,
+    strace_text: &str,
+) {
     let (ret, errno, error) = match event.ret {
         Return::Value(v) => (v, None, None),
         Return::Error(e) => (-1, e.name(), e.message()),
     };
-    let carried = event.address().filter(|a| a.port().is_some());
-    let bound = event.socket.as_ref().and_then(|s| s.bound.clone());
-    let shown = carried.or(bound);
+    let as_pair = |a: &SockAddr| (a.ip_text(), a.port());
+    let carried = event
+        .address()
+        .filter(|a| a.port().is_some())
+        .map(|a| as_pair(&a));
+    let kernel_bound = event
+        .kernel
+        .socket()
+        .and_then(|k| k.local)
+        .filter(|a| a.port() != 0)
+        .map(|a| (Some(a.ip().to_string()), Some(a.port())));
+    let last_bind = event
+        .socket
+        .as_ref()
+        .and_then(|s| s.bound.as_ref())
+        .map(as_pair);
+    let (address, port) = carried
+        .or(kernel_bound)
+        .or(last_bind)
+        .unwrap_or((None, None));
     let record = EventRecord {
         kind: "event",
         time: clock.rfc3339(event.monotonic),
@@ -101,14 +175,17 @@ pub fn write_event(out: &mut Vec<u8>, event: &Event, clock: &Clock, strace_text:
         family: event
             .family()
             .map(|f| names::address_family_str(u32::from(f))),
-        address: shown.as_ref().and_then(SockAddr::ip_text),
-        port: shown.as_ref().and_then(SockAddr::port),
-        v6only: event.socket.as_ref().and_then(|s| s.v6only),
-        v6only_source: event
-            .socket
-            .as_ref()
-            .and_then(|s| s.v6only_source)
-            .map(v6only_source_name),
+        address,
+        port,
+        v6only: notes.v6only.map(|(v, _)| v),
+        v6only_source: notes.v6only.map(|(_, origin)| origin.name()),
+        kernel_status: match &event.kernel {
+            KernelView::Read(_) => "read",
+            KernelView::NotRead => "not-read",
+            KernelView::NoBtf => "no-btf",
+        },
+        kernel: event.kernel.socket().map(kernel_record),
+        verdict: notes.verdict.as_ref().map(verdict_record),
         socket: event.socket.as_ref().map(socket_record),
         strace: strace_text.trim_end(),
     };

@@ -17,6 +17,7 @@ fn event(call: Call, ret: i64) -> Event {
         call,
         ret: Return::from_raw(ret),
         socket: None,
+        kernel: crate::model::KernelView::NotRead,
     }
 }
 
