@@ -3,7 +3,9 @@
 //! Data flow: [`loader`] attaches the kernel programs; [`reader`] takes records from their ring
 //! buffer; [`decode`] turns bytes into a [`model::Event`]; [`filter`] keeps what the user asked
 //! for; [`format`] writes strace text or JSON; [`cli`] wires it into commands.
+//! [`btf`] finds, in the running kernel's BTF, the struct offsets the kernel programs read.
 
+pub mod btf;
 pub mod cli;
 pub mod clock;
 pub mod decode;
