@@ -115,6 +115,8 @@ fn resolve(blob: &[u8]) -> Result<KernelOffsets, Problem> {
         fdt_fd: btf.byte("fdtable.fd")?,
         file_private_data: btf.byte("file.private_data")?,
         socket_sk: btf.byte("socket.sk")?,
+        socket_file: btf.byte("socket.file")?,
+        socket_type: btf.byte("socket.type")?,
         socket_alloc_socket: btf.byte("socket_alloc.socket")?,
         socket_alloc_inode: btf.byte("socket_alloc.vfs_inode")?,
         inode_ino: btf.byte("inode.i_ino")?,

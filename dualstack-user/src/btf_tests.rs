@@ -181,7 +181,12 @@ fn fake_kernel(edit: &dyn Fn(&str, &mut Vec<M>)) -> Vec<u8> {
     let socket = f.st(
         "socket",
         128,
-        &[("state", u32_, 0, 0), ("sk", ptr, 24 * 8, 0)],
+        &[
+            ("state", u32_, 0, 0),
+            ("type", u16_, 4 * 8, 0),
+            ("file", ptr, 16 * 8, 0),
+            ("sk", ptr, 24 * 8, 0),
+        ],
     );
     f.st(
         "socket_alloc",
@@ -267,6 +272,8 @@ const FAKE_OFFSETS: KernelOffsets = KernelOffsets {
     fdt_fd: 8,
     file_private_data: 24,
     socket_sk: 24,
+    socket_file: 16,
+    socket_type: 4,
     socket_alloc_socket: 0,
     socket_alloc_inode: 128,
     inode_ino: 64,
@@ -749,6 +756,8 @@ fn running_kernel_offsets_match_pahole() {
         (o.fdt_fd, "fdtable", "fd"),
         (o.file_private_data, "file", "private_data"),
         (o.socket_sk, "socket", "sk"),
+        (o.socket_file, "socket", "file"),
+        (o.socket_type, "socket", "type"),
         (o.socket_alloc_socket, "socket_alloc", "socket"),
         (o.socket_alloc_inode, "socket_alloc", "vfs_inode"),
         (o.inode_ino, "inode", "i_ino"),

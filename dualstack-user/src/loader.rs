@@ -1,23 +1,29 @@
 //! Loads and attaches the kernel programs, and gives access to their maps.
 
-use std::{fs, io, path::Path};
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
 
 use aya::{
     maps::{HashMap, MapData, PerCpuArray, RingBuf},
     programs::TracePoint,
     Ebpf, EbpfLoader,
 };
-use dualstack_common::{counter, Syscall, TraceConfig};
+use dualstack_common::{counter, KernelOffsets, Syscall, TraceConfig};
 use log::{debug, warn};
 use tokio::io::{unix::AsyncFd, Interest};
 
-use crate::error::{Error, Result};
+use crate::{
+    btf,
+    error::{Error, Result},
+};
 
 /// The object built from dualstack-ebpf by build.rs.
 static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/dualstack-probes"));
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
-pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+pub const KERNEL_BTF: &str = btf::VMLINUX_BTF;
 
 /// (program, tracepoint category, tracepoint name)
 fn tracepoints() -> Vec<(String, &'static str, String)> {
@@ -40,6 +46,9 @@ pub struct LoadOptions {
     pub config: TraceConfig,
     /// Size of the event ring buffer in bytes (a power of two, multiple of the page size).
     pub ring_bytes: u32,
+    /// The kernel BTF to resolve struct offsets from; None: read nothing from kernel sockets
+    /// (values are then inferred from the calls seen).
+    pub btf: Option<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -47,6 +56,24 @@ impl Default for LoadOptions {
         LoadOptions {
             config: TraceConfig::DEFAULT,
             ring_bytes: 16 << 20,
+            btf: Some(PathBuf::from(KERNEL_BTF)),
+        }
+    }
+}
+
+/// Struct offsets from the kernel's BTF, or none (values then inferred) with a warning saying why.
+fn kernel_offsets(btf: Option<&Path>) -> KernelOffsets {
+    let Some(path) = btf else {
+        return KernelOffsets::UNKNOWN;
+    };
+    match btf::kernel_offsets(path) {
+        Ok(offsets) => offsets,
+        Err(err) => {
+            warn!(
+                "{err}; tracing works, but V6ONLY, the real port and the netns are not read \
+                 from kernel sockets: verdicts are inferred from the calls seen"
+            );
+            KernelOffsets::UNKNOWN
         }
     }
 }
@@ -62,15 +89,10 @@ impl Probes {
     pub fn load(options: &LoadOptions) -> Result<Probes> {
         check_privileges()?;
         ensure_tracefs()?;
-        if !Path::new(KERNEL_BTF).exists() {
-            warn!(
-                "{KERNEL_BTF} is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF); \
-                 tracing works, but values read from kernel sockets will be inferred"
-            );
-        }
         raise_memlock();
         let mut config = options.config;
         config.tracer_tgid = std::process::id();
+        config.offsets = kernel_offsets(options.btf.as_deref());
         read_tracepoint_offsets(&mut config)?;
         let mut ebpf = EbpfLoader::new()
             .override_global("CONFIG", &config, true)

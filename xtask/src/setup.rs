@@ -1,6 +1,11 @@
 //! Idempotent setup of a fresh machine of this kind (Debian 12, rustup stable + nightly).
 
-use std::process::{Command, Stdio};
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt as _,
+    path::Path,
+    process::{Command, Stdio},
+};
 
 use anyhow::{bail, Context as _, Result};
 
@@ -11,7 +16,7 @@ use crate::run as run_command;
 pub enum Needs {
     /// Build the kernel programs: rust-src and bpf-linker.
     Build,
-    /// Also run the tests and benchmarks: strace, iproute2, ncat, socat...
+    /// Also run the tests and benchmarks: strace, iproute2, ncat, socat, sshd, pahole...
     All,
 }
 
@@ -23,6 +28,8 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     ("setpriv", "util-linux"),
     ("ncat", "ncat"),
     ("socat", "socat"),
+    ("sshd", "openssh-server"),
+    ("pahole", "dwarves"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {
@@ -144,10 +151,22 @@ fn ensure_commands() -> Result<()> {
     }
     eprintln!("xtask: installing {}", missing.join(" "));
     run_command(Command::new("apt-get").arg("update").arg("-q"))?;
-    run_command(
+    // Packages with a service (openssh-server) must not start it: the tests start their own
+    // daemons on loopback ports. Debian's invoke-rc.d asks policy-rc.d; 101 means "don't".
+    let policy = Path::new("/usr/sbin/policy-rc.d");
+    let own_policy = !policy.exists();
+    if own_policy {
+        fs::write(policy, "#!/bin/sh\nexit 101\n")?;
+        fs::set_permissions(policy, fs::Permissions::from_mode(0o755))?;
+    }
+    let installed = run_command(
         Command::new("apt-get")
             .args(["install", "-y", "-q", "--no-install-recommends"])
             .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+    );
+    if own_policy {
+        fs::remove_file(policy)?;
+    }
+    installed
 }

@@ -60,6 +60,10 @@ pub struct TraceArgs {
     /// Write events to FILE (strace -o style: every line starts with the thread id).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Kernel BTF to resolve struct offsets from, or `none` to read nothing from kernel sockets
+    /// (V6ONLY and verdicts are then inferred from the calls seen).
+    #[arg(long, value_name = "PATH|none", default_value = crate::loader::KERNEL_BTF)]
+    pub btf: String,
     /// Size of the kernel's event ring buffer, in MiB (a power of two).
     #[arg(long, default_value_t = 16)]
     pub ring_mib: u32,
@@ -291,6 +295,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     }
     let mut options = LoadOptions {
         ring_bytes: args.ring_mib << 20,
+        btf: (args.btf != "none").then(|| PathBuf::from(&args.btf)),
         ..LoadOptions::default()
     };
     filter.apply_to(&mut options.config);
