@@ -2,7 +2,8 @@
 //!
 //! Data flow: [`loader`] attaches the kernel programs; [`reader`] takes records from their ring
 //! buffer; [`decode`] turns bytes into a [`model::Event`]; [`filter`] keeps what the user asked
-//! for; [`format`] writes strace text or JSON; [`cli`] wires it into commands.
+//! for; [`format`] writes strace text or JSON; [`cli`] wires it into commands. [`snapshot`]
+//! lists the listening sockets of every network namespace without eBPF (`listeners`).
 
 pub mod cli;
 pub mod clock;
@@ -13,5 +14,6 @@ pub mod format;
 pub mod loader;
 pub mod model;
 pub mod reader;
+pub mod snapshot;
 pub mod sockaddr;
 pub mod verdict;
