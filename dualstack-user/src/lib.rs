@@ -2,8 +2,11 @@
 //!
 //! Data flow: [`loader`] attaches the kernel programs; [`reader`] takes records from their ring
 //! buffer; [`decode`] turns bytes into a [`model::Event`]; [`filter`] keeps what the user asked
-//! for; [`format`] writes strace text or JSON; [`cli`] wires it into commands.
+//! for; [`enrich`] adds each listener's [`verdict`] and [`holder`] names who holds a refused
+//! port; [`format`] writes strace text or JSON; [`cli`] wires it into commands.
 //! [`btf`] finds, in the running kernel's BTF, the struct offsets the kernel programs read.
+//! [`snapshot`] lists the listening sockets of every network namespace without eBPF
+//! (`listeners`).
 
 pub mod btf;
 pub mod cli;
@@ -13,8 +16,10 @@ pub mod enrich;
 pub mod error;
 pub mod filter;
 pub mod format;
+pub mod holder;
 pub mod loader;
 pub mod model;
 pub mod reader;
+pub mod snapshot;
 pub mod sockaddr;
 pub mod verdict;

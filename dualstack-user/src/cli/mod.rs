@@ -1,5 +1,6 @@
 //! Command-line interface: one module per command.
 
+pub mod listeners;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -19,4 +20,7 @@ pub struct Cli {
 pub enum Command {
     /// Print socket, setsockopt, bind, listen, connect, accept and close calls as strace does.
     Trace(trace::TraceArgs),
+    /// List every listening TCP and bound UDP socket in every network namespace, with what it
+    /// accepts.
+    Listeners(listeners::ListenersArgs),
 }

@@ -1,7 +1,9 @@
-//! Output formats of events: strace text, JSON Lines.
+//! Output formats of events (strace text, JSON Lines) and of `listeners` (table, JSON Lines).
 
 pub mod errno;
 pub mod json;
+pub mod listeners_json;
+pub mod listeners_table;
 pub mod names;
 pub mod quote;
 pub mod strace;
