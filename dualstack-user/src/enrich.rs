@@ -1,9 +1,10 @@
 //! What dualstack adds to a traced call beyond strace's view: the verdict of a socket that
 //! starts accepting (a TCP listen, a UDP bind), from the kernel's state when it was read.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::{
+    holder::Holder,
     model::{Call, Event, Return, Syscall, V6OnlySource},
     sockaddr::{SockAddr, AF_INET, AF_INET6},
     verdict::{verdict, V6OnlyOrigin, Verdict, VerdictInput},
@@ -20,6 +21,9 @@ pub struct Notes {
     pub v6only: Option<(bool, V6OnlyOrigin)>,
     /// What the socket accepts, for a listen or a UDP bind.
     pub verdict: Option<Verdict>,
+    /// For a bind refused with EADDRINUSE: the socket holding the port (filled by the caller
+    /// with [`crate::holder::find_holder`], which asks the kernel).
+    pub holder: Option<Holder>,
 }
 
 impl Notes {
@@ -30,6 +34,7 @@ impl Notes {
                 .filter(|i| i.family == AF_INET6)
                 .and_then(|i| Some((i.v6only?, i.origin))),
             verdict: event_verdict(event, host_default),
+            holder: None,
         }
     }
 }
@@ -87,8 +92,12 @@ pub fn verdict_input(event: &Event, host_default: Option<bool>) -> Option<Verdic
     let by_setsockopt = info
         .filter(|s| s.v6only_source == Some(V6OnlySource::Setsockopt))
         .and_then(|s| s.v6only);
+    // kernel ABI: net/ipv6/af_inet6.c __inet6_bind sets sk_ipv6only on a bind to a specific,
+    // not v4-mapped, IPv6 address.
+    let specific_v6 = matches!(local.ip(), IpAddr::V6(ip) if !ip.is_unspecified() && ip.to_ipv4_mapped().is_none());
     let (v6only, origin) = match (kernel, by_setsockopt) {
         (Some(k), Some(_)) => (Some(k.v6only), V6OnlyOrigin::Setsockopt),
+        (Some(k), None) if k.v6only && specific_v6 => (Some(true), V6OnlyOrigin::BindAddress),
         (Some(k), None) if created_while_traced => (Some(k.v6only), V6OnlyOrigin::NetnsDefault),
         (Some(k), None) => (Some(k.v6only), V6OnlyOrigin::PreExisting),
         (None, Some(v)) => (Some(v), V6OnlyOrigin::Setsockopt),

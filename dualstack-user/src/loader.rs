@@ -277,7 +277,7 @@ fn raise_memlock() {
         rlim_max: libc::RLIM_INFINITY,
     };
     // SAFETY: plain syscall with a valid struct.
-    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) } != 0 {
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &raw const limit) } != 0 {
         debug!(
             "setrlimit(RLIMIT_MEMLOCK) failed: {}",
             io::Error::last_os_error()
@@ -307,7 +307,7 @@ fn read_tracepoint_offsets(config: &mut TraceConfig) -> Result<()> {
 }
 
 /// The offset of `field` in a tracefs format description
-/// (`field:pid_t child_pid;	offset:20;	size:4;	signed:1;`).
+/// (`field:pid_t child_pid;<TAB>offset:20;<TAB>size:4;<TAB>signed:1;`).
 pub fn field_offset(format: &str, field: &str) -> Option<u32> {
     format.lines().find_map(|line| {
         let decl = line.trim().strip_prefix("field:")?;

@@ -18,6 +18,8 @@ pub enum V6OnlyOrigin {
     Setsockopt,
     /// Not set: the socket took its netns's `net.ipv6.bindv6only` when it was created.
     NetnsDefault,
+    /// Set by the kernel itself: a bind to a specific (not v4-mapped) IPv6 address sets it.
+    BindAddress,
     /// The socket existed before tracing started: only the kernel's bit is known.
     PreExisting,
     /// Reported by the kernel for a socket seen in a snapshot (sock_diag).
@@ -32,6 +34,7 @@ impl V6OnlyOrigin {
         match self {
             V6OnlyOrigin::Setsockopt => "setsockopt",
             V6OnlyOrigin::NetnsDefault => "netns-default",
+            V6OnlyOrigin::BindAddress => "bind-address",
             V6OnlyOrigin::PreExisting => "pre-existing",
             V6OnlyOrigin::Kernel => "kernel",
             V6OnlyOrigin::Inferred => "inferred",
@@ -97,7 +100,9 @@ pub fn verdict(input: &VerdictInput) -> Verdict {
             ipv4: false,
             ipv6: false,
             certain: true,
-            reason: format!("socket of family {family} on {local} -> accepts neither IPv4 nor IPv6"),
+            reason: format!(
+                "socket of family {family} on {local} -> accepts neither IPv4 nor IPv6"
+            ),
         },
     }
 }
@@ -152,6 +157,9 @@ fn inet6(input: &VerdictInput, ip: Ipv6Addr) -> Verdict {
             ),
             None => format!("IPV6_V6ONLY={bit} (netns default)"),
         },
+        (Some(_), V6OnlyOrigin::BindAddress) => {
+            format!("IPV6_V6ONLY={bit} (set by the bind to a specific address)")
+        }
         (Some(_), V6OnlyOrigin::PreExisting) => format!(
             "IPV6_V6ONLY={bit} (read from the kernel: the socket was created before tracing started)"
         ),
@@ -191,7 +199,10 @@ mod tests {
     fn inet_is_ipv4_only() {
         let v = verdict(&input(AF_INET, "0.0.0.0:22", None, V6OnlyOrigin::Kernel));
         assert_eq!((v.ipv4, v.ipv6, v.certain), (true, false, true));
-        assert_eq!(v.reason, "AF_INET socket on 0.0.0.0:22 -> accepts IPv4 only");
+        assert_eq!(
+            v.reason,
+            "AF_INET socket on 0.0.0.0:22 -> accepts IPv4 only"
+        );
         assert_eq!(v.label(), "IPv4");
     }
 
@@ -277,7 +288,11 @@ mod tests {
             V6OnlyOrigin::PreExisting,
         ));
         assert!(v.certain);
-        assert!(v.reason.contains("created before tracing started"), "{}", v.reason);
+        assert!(
+            v.reason.contains("created before tracing started"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]
@@ -285,7 +300,12 @@ mod tests {
         let v = verdict(&input(AF_INET6, "[::]:80", None, V6OnlyOrigin::Kernel));
         assert_eq!((v.ipv4, v.ipv6, v.certain), (true, true, false));
         assert!(v.reason.contains("assumed 0"), "{}", v.reason);
-        let v = verdict(&input(AF_INET6, "[::]:80", Some(true), V6OnlyOrigin::Inferred));
+        let v = verdict(&input(
+            AF_INET6,
+            "[::]:80",
+            Some(true),
+            V6OnlyOrigin::Inferred,
+        ));
         assert_eq!((v.ipv4, v.ipv6, v.certain), (false, true, false));
         assert!(v.reason.contains("inferred"), "{}", v.reason);
     }

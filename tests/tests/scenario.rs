@@ -76,9 +76,12 @@ fn seed_listeners() -> Vec<Want> {
         source,
     };
     let set = || Value::from("setsockopt");
+    // Without setsockopt, the kernel's bit is the netns default it was created with.
+    let default = || Value::Bool(host_bindv6only());
+    let netns = || Value::from("netns-default");
     vec![
         // 1. dual-stack: one AF_INET6 socket on ::, IPV6_V6ONLY never set
-        w(3, "AF_INET6", "::", 0, Value::Null, Value::Null),
+        w(3, "AF_INET6", "::", 0, default(), netns()),
         // 2. the sshd pair
         w(4, "AF_INET", "0.0.0.0", 1, Value::Null, Value::Null),
         w(5, "AF_INET6", "::", 1, Value::Bool(true), set()),
@@ -89,8 +92,32 @@ fn seed_listeners() -> Vec<Want> {
         // 5. dual-stack, IPV6_V6ONLY=0 set explicitly
         w(8, "AF_INET6", "::", 4, Value::Bool(false), set()),
         // 7. the renamed child's listener on ::1
-        w(9, "AF_INET6", "::1", 5, Value::Null, Value::Null),
+        // A bind to a specific IPv6 address sets V6ONLY in the kernel.
+        w(
+            9,
+            "AF_INET6",
+            "::1",
+            5,
+            Value::Bool(true),
+            Value::from("bind-address"),
+        ),
     ]
+}
+
+fn host_bindv6only() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only")
+        .expect("bindv6only")
+        .trim()
+        != "0"
+}
+
+/// What a listener of this shape accepts.
+fn accepts(w: &Want) -> &'static str {
+    match (w.family, w.address, &w.v6only) {
+        ("AF_INET", ..) => "IPv4",
+        (_, "::", Value::Bool(false)) => "IPv4+IPv6",
+        _ => "IPv6",
+    }
 }
 
 fn check_listen_events(args: &[&str]) {
@@ -117,6 +144,8 @@ fn check_listen_events(args: &[&str]) {
             ("port", e["port"] == port),
             ("v6only", e["v6only"] == w.v6only),
             ("v6only_source", e["v6only_source"] == w.source),
+            ("verdict.accepts", e["verdict"]["accepts"] == accepts(w)),
+            ("kernel.port", e["kernel"]["port"] == port),
             ("socket.bound_port", e["socket"]["bound_port"] == port),
             (
                 "strace",
@@ -175,6 +204,10 @@ fn json_events_are_complete() {
             "port",
             "v6only",
             "v6only_source",
+            "kernel_status",
+            "kernel",
+            "verdict",
+            "holder",
             "socket",
             "strace",
         ] {

@@ -22,9 +22,11 @@ use crate::{
         strace::{self, Leader, Resolve},
         Format,
     },
+    holder::find_holder,
     loader::{LoadOptions, Probes},
     model::Event,
     reader::EventReader,
+    sockaddr::SockAddr,
 };
 
 #[derive(Debug, Args)]
@@ -221,8 +223,8 @@ impl TraceOutput {
                     &Resolve { ifname: &ifname },
                 );
                 if self.annotate {
-                    let notes = Notes::of(event, self.host_bindv6only);
-                    annotate(&mut self.text, &notes);
+                    let notes = self.notes(event);
+                    annotate(&mut self.text, event, &notes);
                 }
                 self.bytes.extend_from_slice(self.text.as_bytes());
             }
@@ -234,10 +236,16 @@ impl TraceOutput {
                     None,
                     &Resolve { ifname: &ifname },
                 );
-                let notes = Notes::of(event, self.host_bindv6only);
+                let notes = self.notes(event);
                 json::write_event(&mut self.bytes, event, &notes, &self.clock, &self.text);
             }
         }
+    }
+
+    fn notes(&self, event: &Event) -> Notes {
+        let mut notes = Notes::of(event, self.host_bindv6only);
+        notes.holder = find_holder(event);
+        notes
     }
 
     /// Reports events the kernel dropped since the last report.
@@ -265,9 +273,18 @@ impl TraceOutput {
     }
 }
 
-/// Appends the verdict to a strace line, before its newline: ` # AF_INET6 socket on ...`.
-fn annotate(line: &mut String, notes: &Notes) {
-    let Some(verdict) = &notes.verdict else {
+/// Appends what dualstack knows to a strace line, before its newline: ` # ` and the verdict
+/// of a listener, or the holder of the port a bind was refused for.
+fn annotate(line: &mut String, event: &Event, notes: &Notes) {
+    let note = if let Some(verdict) = &notes.verdict {
+        let uncertain = if verdict.certain { "" } else { " (uncertain)" };
+        format!("{}{uncertain}", verdict.reason)
+    } else if let (Some(holder), Some(port)) = (
+        &notes.holder,
+        event.address().as_ref().and_then(SockAddr::port),
+    ) {
+        holder.sentence(port)
+    } else {
         return;
     };
     let newline = line.ends_with('\n');
@@ -275,12 +292,26 @@ fn annotate(line: &mut String, notes: &Notes) {
         line.pop();
     }
     line.push_str(" # ");
-    line.push_str(&verdict.reason);
-    if !verdict.certain {
-        line.push_str(" (uncertain)");
-    }
+    line.push_str(&note);
     if newline {
         line.push('\n');
+    }
+}
+
+/// Which lines get a pid leader, as strace decides it: always with -o, else while several
+/// traced tasks are alive when tracing a command or processes, always system-wide.
+fn leader_rule(args: &TraceArgs, filter: &Filter, command_pid: Option<u32>) -> LeaderRule {
+    match (&args.output, command_pid) {
+        (Some(_), _) => LeaderRule::Always(Leader::Plain),
+        (None, Some(main)) => LeaderRule::WhileSeveral(LiveTasks::new([main])),
+        (None, None) if !filter.pids.is_empty() => {
+            let followed = filter
+                .pids
+                .iter()
+                .flat_map(|&p| std::iter::once(p).chain(descendants(p)));
+            LeaderRule::WhileSeveral(LiveTasks::new(followed))
+        }
+        (None, None) => LeaderRule::Always(Leader::Bracket),
     }
 }
 
@@ -332,21 +363,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     } else {
         None
     };
-    let leader = match (
-        &args.output,
+    let leader = leader_rule(
+        &args,
+        &filter,
         child.as_ref().and_then(tokio::process::Child::id),
-    ) {
-        (Some(_), _) => LeaderRule::Always(Leader::Plain),
-        (None, Some(main)) => LeaderRule::WhileSeveral(LiveTasks::new([main])),
-        (None, None) if !filter.pids.is_empty() => {
-            let followed = filter
-                .pids
-                .iter()
-                .flat_map(|&p| std::iter::once(p).chain(descendants(p)));
-            LeaderRule::WhileSeveral(LiveTasks::new(followed))
-        }
-        (None, None) => LeaderRule::Always(Leader::Bracket),
-    };
+    );
     let mut output = TraceOutput {
         filter: filter.clone(),
         format: args.format,
@@ -423,14 +444,14 @@ fn descendants(pid: u32) -> Vec<u32> {
         .filter_map(|p| {
             let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
             // The comm field may hold spaces and parentheses: the ppid follows the last ')'.
-            let ppid = stat
+            let parent = stat
                 .rsplit_once(')')?
                 .1
                 .split_whitespace()
                 .nth(1)?
                 .parse()
                 .ok()?;
-            Some((p, ppid))
+            Some((p, parent))
         })
         .collect();
     let mut found = vec![pid];

@@ -8,13 +8,17 @@
 //!   connect argument, accept's peer), else the kernel's bound address and real port, else the
 //!   address of the socket's last bind; null when unknown.
 //! - `v6only` (true/false/null, AF_INET6 only): the effective IPV6_V6ONLY, the kernel's bit when
-//!   it was read; `v6only_source`: "setsockopt", "netns-default", "pre-existing" (socket created
+//!   it was read; `v6only_source`: "setsockopt", "netns-default", "bind-address" (the kernel sets
+//!   it on a bind to a specific IPv6 address), "pre-existing" (socket created
 //!   before tracing started: the kernel's bit is the only source) or "inferred" (not read).
 //! - `kernel_status`: "read", "not-read" (no single socket, or not a socket) or "no-btf";
 //!   `kernel`: the kernel's view when read: `netns`, `inode`, `family`, `type`, `state`,
 //!   `v6only`, `netns_bindv6only`, `address`, `port` (the real port after a port-0 bind).
 //! - `verdict` (listen, and bind of a UDP socket): `ipv4`, `ipv6` (what it accepts), `accepts`
 //!   ("IPv4+IPv6", "IPv4", "IPv6"), `certain` (false when an input was inferred), `reason`.
+//! - `holder` (bind refused with EADDRINUSE): the socket holding the port, as the kernel
+//!   reports it: `pid`, `comm`, `fd` (null when no process was found), `family`, `address`,
+//!   `port`, `state`, `v6only`, `accepts`, `reason`.
 //! - `socket`: what the tracer knew of the socket (type, protocol, options, bound address).
 //! - `strace`: the call exactly as strace prints it.
 
@@ -24,6 +28,7 @@ use crate::{
     clock::Clock,
     enrich::Notes,
     format::names,
+    holder::Holder,
     model::{Event, KernelSocket, KernelView, Return, SocketInfo},
     sockaddr::SockAddr,
     verdict::Verdict,
@@ -50,6 +55,7 @@ struct EventRecord<'a> {
     kernel_status: &'static str,
     kernel: Option<KernelRecord>,
     verdict: Option<VerdictRecord<'a>>,
+    holder: Option<HolderRecord<'a>>,
     socket: Option<SocketRecord<'a>>,
     strace: &'a str,
 }
@@ -89,6 +95,35 @@ struct SocketRecord<'a> {
     bind_device: Option<&'a str>,
     bound_address: Option<String>,
     bound_port: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct HolderRecord<'a> {
+    pid: Option<u32>,
+    comm: Option<&'a str>,
+    fd: Option<i32>,
+    family: String,
+    address: String,
+    port: u16,
+    state: &'static str,
+    v6only: Option<bool>,
+    accepts: &'static str,
+    reason: &'a str,
+}
+
+fn holder_record(h: &Holder) -> HolderRecord<'_> {
+    HolderRecord {
+        pid: h.pid,
+        comm: h.comm.as_deref(),
+        fd: h.fd,
+        family: names::address_family_str(u32::from(h.family)),
+        address: h.local.ip().to_string(),
+        port: h.local.port(),
+        state: h.state,
+        v6only: h.v6only,
+        accepts: h.verdict.label(),
+        reason: &h.verdict.reason,
+    }
 }
 
 fn kernel_record(k: &KernelSocket) -> KernelRecord {
@@ -186,6 +221,7 @@ pub fn write_event(
         },
         kernel: event.kernel.socket().map(kernel_record),
         verdict: notes.verdict.as_ref().map(verdict_record),
+        holder: notes.holder.as_ref().map(holder_record),
         socket: event.socket.as_ref().map(socket_record),
         strace: strace_text.trim_end(),
     };

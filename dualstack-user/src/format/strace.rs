@@ -254,19 +254,16 @@ fn write_accept_addr(
         pointer(out, addrlen.ptr);
         return;
     };
-    match addrlen.after.filter(|_| ok) {
-        Some(after) => {
-            write_sockaddr_arg(out, addr, i64::from(before.min(after)), resolve);
-            if before == after {
-                let _ = write!(out, ", [{after}]");
-            } else {
-                let _ = write!(out, ", [{before} => {after}]");
-            }
+    if let Some(after) = addrlen.after.filter(|_| ok) {
+        write_sockaddr_arg(out, addr, i64::from(before.min(after)), resolve);
+        if before == after {
+            let _ = write!(out, ", [{after}]");
+        } else {
+            let _ = write!(out, ", [{before} => {after}]");
         }
-        None => {
-            pointer(out, addr.ptr);
-            let _ = write!(out, ", [{before}]");
-        }
+    } else {
+        pointer(out, addr.ptr);
+        let _ = write!(out, ", [{before}]");
     }
 }
 
@@ -311,7 +308,7 @@ pub fn write_sockaddr(out: &mut String, bytes: &[u8], resolve: &Resolve) {
                 }
             }
         }
-        SockAddr::Unix(UnixAddr::Unnamed) => {}
+        SockAddr::Unix(UnixAddr::Unnamed) | SockAddr::Short(_) => {}
         SockAddr::Unix(UnixAddr::Path(path)) => {
             out.push_str(", sun_path=");
             quote(out, &path);
@@ -336,7 +333,6 @@ pub fn write_sockaddr(out: &mut String, bytes: &[u8], resolve: &Resolve) {
             out.push_str(", sa_data=");
             quote(out, &data);
         }
-        SockAddr::Short(_) => {}
     }
     debug_assert!(family != AF_UNIX || bytes.len() > 2);
     out.push('}');
