@@ -593,3 +593,42 @@ fn label(accepts: &Value) -> String {
     }
     .to_owned()
 }
+
+/// `--verdicts` appends the verdict to listen lines and leaves every other line as strace
+/// prints it.
+#[test]
+fn verdicts_annotate_listen_lines_only() {
+    require_root();
+    let ns = TestNetns::new(false);
+    let dir = TempDir::new("annotate");
+    let out = dir.join("trace.strace");
+    let script = "import socket\n\
+        s=socket.socket(socket.AF_INET6)\n\
+        s.bind(('::',38501))\n\
+        s.listen(3)\n";
+    let mut cmd = dualstack(&["trace", "--verdicts", "-o"]);
+    cmd.arg(&out)
+        .args(["--", "ip", "netns", "exec", ns.name()])
+        .arg(python())
+        .args(["-c", script]);
+    let ran = run(&mut cmd, TIMEOUT);
+    assert_eq!(ran.code(), Some(0), "{}", ran.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let annotated: Vec<&str> = text.lines().filter(|l| l.contains(" # ")).collect();
+    assert_eq!(
+        annotated.len(),
+        1,
+        "only the listen line is annotated:\n{text}"
+    );
+    let (call, note) = annotated[0].split_once(" # ").unwrap();
+    assert!(
+        call.contains("listen(3, 3)") && call.ends_with("= 0"),
+        "{}",
+        annotated[0]
+    );
+    assert_eq!(
+        note,
+        "AF_INET6 socket on [::]:38501, IPV6_V6ONLY=0 (netns default net.ipv6.bindv6only=0) \
+         -> accepts IPv4 and IPv6"
+    );
+}
