@@ -19,6 +19,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Trace(args) => trace::run(args).await,
+            Command::Export(args) => dualstack::cli::export::run(&args),
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per command.
 
+pub mod export;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -19,4 +20,6 @@ pub struct Cli {
 pub enum Command {
     /// Print socket, setsockopt, bind, listen, connect, accept and close calls as strace does.
     Trace(trace::TraceArgs),
+    /// Print events from the event log as strace text, JSON or CSV, with the trace filters.
+    Export(export::ExportArgs),
 }
