@@ -23,7 +23,10 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// One input after expanding directories.
 #[derive(Debug)]
 pub enum Input {
+    /// A file named on the command line.
     File(PathBuf),
+    /// A file found in a directory: the log may delete it (keep) before it is read.
+    Listed(PathBuf),
     /// A directory that could not be listed.
     Unreadable(PathBuf, String),
     /// A directory without event files.
@@ -41,7 +44,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
         }
         match naming::event_files(path) {
             Ok(files) if files.is_empty() => inputs.push(Input::Empty(path.clone())),
-            Ok(files) => inputs.extend(files.into_iter().map(Input::File)),
+            Ok(files) => inputs.extend(files.into_iter().map(Input::Listed)),
             Err(err) => inputs.push(Input::Unreadable(path.clone(), err.to_string())),
         }
     }

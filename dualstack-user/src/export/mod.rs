@@ -79,7 +79,8 @@ pub fn export(
     let mut files = Vec::new();
     for input in input::expand(paths) {
         match input {
-            Input::File(path) => files.push(path),
+            Input::File(path) => files.push((path, false)),
+            Input::Listed(path) => files.push((path, true)),
             Input::Unreadable(dir, reason) => {
                 summary.unreadable += 1;
                 let _ = writeln!(
@@ -93,7 +94,8 @@ pub fn export(
             }
         }
     }
-    let leader = options.format == ExportFormat::Strace && several_tasks(&files, &options.filter);
+    let leader = options.format == ExportFormat::Strace
+        && several_tasks(files.iter().map(|(p, _)| p.as_path()), &options.filter);
     let mut writer = Writer {
         options,
         leader,
@@ -103,9 +105,9 @@ pub fn export(
     if options.format == ExportFormat::Csv {
         writer.out.write_all(csv::HEADER.as_bytes())?;
     }
-    for path in &files {
+    for (path, listed) in &files {
         summary.files += 1;
-        export_file(path, &mut writer, diag, &mut summary)?;
+        export_file(path, *listed, &mut writer, diag, &mut summary)?;
     }
     Ok(summary)
 }
@@ -144,6 +146,7 @@ impl Writer<'_> {
 
 fn export_file(
     path: &Path,
+    listed: bool,
     writer: &mut Writer,
     diag: &mut dyn Write,
     summary: &mut Summary,
@@ -151,6 +154,14 @@ fn export_file(
     let name = path.display();
     let mut reader = match LineReader::open(path) {
         Ok(reader) => reader,
+        Err(err) if listed && err.kind() == io::ErrorKind::NotFound => {
+            // Deleted between the listing and now: the log keeps only so many files.
+            let _ = writeln!(
+                diag,
+                "{name}: deleted by the log's rotation before it was read"
+            );
+            return Ok(());
+        }
         Err(err) => {
             summary.unreadable += 1;
             let _ = writeln!(diag, "{name}: cannot read: {err}");
@@ -216,7 +227,7 @@ fn export_file(
 }
 
 /// Do the events that pass `filter` come from more than one task? (A first, silent pass.)
-fn several_tasks(files: &[PathBuf], filter: &Filter) -> bool {
+fn several_tasks<'a>(files: impl Iterator<Item = &'a Path>, filter: &Filter) -> bool {
     let mut tids = BTreeSet::new();
     let mut line = Vec::new();
     for path in files {

@@ -122,9 +122,8 @@ fn work(dir: &Path, shared: &SharedStats, rx: &Receiver<Job>) {
 fn run(dir: &Path, shared: &SharedStats, job: Job) {
     match job {
         Job::Compress(file) => match compress(dir, &file) {
-            Ok(()) => {
-                lock(shared).compressed += 1;
-            }
+            Ok(true) => lock(shared).compressed += 1,
+            Ok(false) => {}
             Err(err) => {
                 let message = format!("cannot compress {}: {err}", dir.join(file.name()).display());
                 log::warn!("{message} (the file stays uncompressed)");
@@ -135,23 +134,27 @@ fn run(dir: &Path, shared: &SharedStats, job: Job) {
     }
 }
 
-/// Gzips one rotated file: temporary name, sync, rename, then remove the original.
-fn compress(dir: &Path, file: &Rotated) -> io::Result<()> {
+/// Gzips one rotated file: temporary name, sync, rename, then remove the original. Returns
+/// false when there was nothing to do.
+fn compress(dir: &Path, file: &Rotated) -> io::Result<bool> {
     let plain = dir.join(file.name());
     let gz_name = file.compressed().name();
     let gz = dir.join(&gz_name);
     if gz.exists() {
         // A previous run stopped after the rename: the .gz is complete.
-        return remove_if_present(&plain);
+        return remove_if_present(&plain).map(|()| false);
+    }
+    if !plain.exists() {
+        // Rotations outran the worker and a prune already deleted it (keep is small).
+        return Ok(false);
     }
     let temp = dir.join(naming::temp_name(&gz_name));
-    let result = write_gzip(&plain, &temp).and_then(|()| fs::rename(&temp, &gz));
-    if result.is_err() {
+    if let Err(err) = write_gzip(&plain, &temp).and_then(|()| fs::rename(&temp, &gz)) {
         let _ = fs::remove_file(&temp);
-        return result;
+        return Err(err);
     }
     sync_dir(dir);
-    remove_if_present(&plain)
+    remove_if_present(&plain).map(|()| true)
 }
 
 fn write_gzip(from: &Path, to: &Path) -> io::Result<()> {

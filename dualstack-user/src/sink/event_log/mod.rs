@@ -17,6 +17,30 @@
 //! - Rotation renames `events.jsonl` to `events-YYYYMMDDTHHMMSSZ-N.jsonl` (see [`naming`]) after
 //!   syncing it; compression writes `.jsonl.gz` under a temporary name and renames it into
 //!   place, so a reader never meets half a gzip file.
+//!
+//! A writer thread fed by a channel of JSON lines:
+//!
+//! ```no_run
+//! use std::{sync::mpsc::{Receiver, RecvTimeoutError}};
+//! use dualstack::sink::event_log::{EventLog, LogPolicy, FLUSH_INTERVAL};
+//!
+//! fn writer(lines: Receiver<Vec<u8>>) -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut log = EventLog::open(LogPolicy::new("/var/log/dualstack"))?;
+//!     if log.is_failing() {
+//!         eprintln!("event log: {}", log.stats().last_error.unwrap_or_default());
+//!     }
+//!     loop {
+//!         // Errors are counted in stats(); streaming goes on whatever the disk does.
+//!         let _ = match lines.recv_timeout(FLUSH_INTERVAL) {
+//!             Ok(line) => log.write_line(&line),
+//!             Err(RecvTimeoutError::Timeout) => log.flush_if_due(),
+//!             Err(RecvTimeoutError::Disconnected) => break,
+//!         };
+//!     }
+//!     log.close()?;
+//!     Ok(())
+//! }
+//! ```
 
 mod background;
 pub mod naming;
