@@ -412,8 +412,13 @@ impl EventLog {
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
         if whole < written {
-            // If this fails too, the next open cuts the torn tail.
-            let _ = file.set_len(self.file_len + whole as u64);
+            // Appends went to the real end of the file, which someone may have truncated
+            // (logrotate's copytruncate): cut from there, not from the size counted here. If
+            // this fails too, the next open cuts the torn tail.
+            let torn = (written - whole) as u64;
+            if let Ok(meta) = file.metadata() {
+                let _ = file.set_len(meta.len().saturating_sub(torn));
+            }
         }
         #[expect(
             clippy::naive_bytecount,
