@@ -1,7 +1,7 @@
 //! The `dualstack` binary: parses the command line and hands over to the library.
 
 use clap::Parser;
-use dualstack::cli::{listeners, trace, Cli, Command};
+use dualstack::cli::{export, listeners, trace, Cli, Command};
 
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
@@ -20,6 +20,7 @@ fn main() {
         match cli.command {
             Command::Trace(args) => trace::run(args).await,
             Command::Listeners(args) => listeners::run(&args),
+            Command::Export(args) => export::run(&args),
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per command.
 
+pub mod export;
 pub mod listeners;
 pub mod trace;
 
@@ -23,4 +24,6 @@ pub enum Command {
     /// List every listening TCP and bound UDP socket in every network namespace, with what it
     /// accepts.
     Listeners(listeners::ListenersArgs),
+    /// Print events from the event log as strace text, JSON or CSV, with the trace filters.
+    Export(export::ExportArgs),
 }

@@ -1,0 +1,119 @@
+//! `dualstack export`: events from the event log as strace text, JSON or CSV.
+//!
+//! Exit status: 0 when every line of every input was read, 1 when some lines were skipped as
+//! corrupt or an input could not be read (each reported on stderr as `FILE:LINE: reason`,
+//! then a summary), 2 for a bad command line.
+
+use std::{
+    collections::BTreeSet,
+    io::{self, BufWriter, Write as _},
+    path::PathBuf,
+};
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::{
+    export::{export, ExportFormat, ExportOptions},
+    filter::{parse_family, parse_syscall, Filter},
+};
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Inputs are read in the order given. A directory stands for its event files, oldest first: \
+events-YYYYMMDDTHHMMSSZ-N.jsonl[.gz] by N, then events.jsonl. gzip is recognised by its magic \
+bytes. Corrupt lines are skipped and reported on stderr as FILE:LINE: reason; records of events \
+lost by the kernel are kept in JSON and reported on stderr otherwise.
+
+Exit status: 0 when every line was read, 1 when lines were skipped or an input could not be \
+read, 2 for a bad command line.")]
+pub struct ExportArgs {
+    /// Event log files (events.jsonl, rotated .jsonl or .jsonl.gz), read in the order given, or
+    /// directories: all their event files, oldest first.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Only events of this process id (repeatable).
+    #[arg(short = 'p', long = "pid")]
+    pub pids: Vec<u32>,
+    /// Only events of tasks with this command name.
+    #[arg(long)]
+    pub comm: Option<String>,
+    /// Only events on this port (the event's port or its socket's bound port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Only this address family: inet, inet6, unix, netlink, packet or a number.
+    #[arg(long, value_parser = parse_family)]
+    pub family: Option<u16>,
+    /// Only these syscalls (comma separated, repeatable): socket, bind, listen...
+    #[arg(long = "syscall", value_delimiter = ',')]
+    pub syscalls: Vec<String>,
+    /// Only calls that failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = ExportFormat::Strace)]
+    pub format: ExportFormat,
+}
+
+impl ExportArgs {
+    pub fn filter(&self) -> anyhow::Result<Filter> {
+        let syscalls = self
+            .syscalls
+            .iter()
+            .map(|s| parse_syscall(s.trim()))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        let filter = Filter {
+            pids: self.pids.iter().copied().collect(),
+            comm: self.comm.clone(),
+            port: self.port,
+            family: self.family,
+            syscalls,
+            failed_only: self.failed,
+        };
+        filter.validate()?;
+        Ok(filter)
+    }
+}
+
+/// Runs `dualstack export`; returns the process exit code.
+pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
+    let filter = match args.filter() {
+        Ok(filter) => filter,
+        // A bad filter value is a bad command line, as clap's own errors are.
+        Err(err) => {
+            eprintln!("dualstack: {err:#}");
+            return Ok(2);
+        }
+    };
+    let options = ExportOptions {
+        format: args.format,
+        filter,
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut diag = io::stderr().lock();
+    let result = export(&args.inputs, &options, &mut out, &mut diag).and_then(|s| {
+        out.flush()?;
+        Ok(s)
+    });
+    let summary = match result {
+        Ok(summary) => summary,
+        // `dualstack export ... | head`: the reader has what it wanted.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(err) => return Err(err).context("cannot write the exported events"),
+    };
+    if summary.lost_events > 0 && options.format != ExportFormat::Json {
+        eprintln!(
+            "dualstack: the log records {} events lost by the kernel ({} records)",
+            summary.lost_events, summary.lost_records
+        );
+    }
+    if summary.clean() {
+        return Ok(0);
+    }
+    eprintln!(
+        "dualstack: {} corrupt lines skipped, {} inputs unreadable; {} events exported from {} files",
+        summary.skipped, summary.unreadable, summary.exported, summary.files
+    );
+    Ok(1)
+}

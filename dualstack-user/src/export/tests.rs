@@ -1,0 +1,407 @@
+//! Export on lines written by the real JSON writer, and on every kind of garbage a log can
+//! hold: invalid JSON, missing fields, torn lines, truncated gzip.
+
+use std::{
+    fs,
+    io::Write as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use flate2::{write::GzEncoder, Compression};
+
+use super::{export, record, ExportFormat, ExportOptions, Summary};
+use crate::{
+    clock::Clock,
+    enrich::Notes,
+    filter::Filter,
+    format::{
+        json,
+        strace::{self, Leader, Resolve},
+    },
+    model::{Call, Errno, Event, KernelView, Return, SocketInfo, Syscall, UserBuf, UserRead},
+    sink::event_log::tests::Dir,
+    sockaddr::{SockAddr, AF_INET, AF_INET6},
+};
+
+fn sockaddr(family: u16, port: u16) -> Vec<u8> {
+    let mut b = vec![0u8; if family == AF_INET6 { 28 } else { 16 }];
+    b[..2].copy_from_slice(&family.to_ne_bytes());
+    b[2..4].copy_from_slice(&port.to_be_bytes());
+    b
+}
+
+/// The JSON line the tracer writes for `event`.
+fn line_of(event: &Event) -> String {
+    let mut text = String::new();
+    strace::write_line(
+        &mut text,
+        event,
+        Leader::None,
+        None,
+        &Resolve { ifname: &|_| None },
+    );
+    let mut out = Vec::new();
+    let clock = Clock::fixed(1_795_982_462_000_000_000);
+    json::write_event(
+        &mut out,
+        event,
+        &Notes::of(event, Some(false)),
+        &clock,
+        &text,
+    );
+    String::from_utf8(out).unwrap()
+}
+
+fn event(pid: u32, tid: u32, comm: &str, call: Call, ret: Return) -> Event {
+    Event {
+        pid,
+        tid,
+        comm: comm.into(),
+        monotonic: Duration::from_millis(u64::from(tid)),
+        call,
+        ret,
+        socket: None,
+        kernel: KernelView::NotRead,
+    }
+}
+
+fn bind(pid: u32, family: u16, port: u16, ret: Return) -> Event {
+    let addr = UserBuf {
+        ptr: 0x7ffc_0000_1000,
+        read: UserRead::Bytes(sockaddr(family, port)),
+    };
+    let addrlen = if family == AF_INET6 { 28 } else { 16 };
+    let call = Call::Bind {
+        fd: 3,
+        addr,
+        addrlen,
+    };
+    event(pid, pid, "server", call, ret)
+}
+
+fn listen(pid: u32, tid: u32, comm: &str, port: u16) -> Event {
+    let mut e = event(
+        pid,
+        tid,
+        comm,
+        Call::Listen {
+            fd: 3,
+            backlog: 128,
+        },
+        Return::Value(0),
+    );
+    e.socket = Some(SocketInfo {
+        family: Some(AF_INET6),
+        sock_type: Some(1),
+        bound: Some(SockAddr::parse(&sockaddr(AF_INET6, port))),
+        ..SocketInfo::default()
+    });
+    e
+}
+
+fn close(pid: u32) -> Event {
+    event(pid, pid, "server", Call::Close { fd: 3 }, Return::Value(0))
+}
+
+fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(paths: &[&Path], format: ExportFormat, filter: Filter) -> (String, String, Summary) {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    let (mut out, mut diag) = (Vec::new(), Vec::new());
+    let options = ExportOptions { format, filter };
+    let summary = export(&paths, &options, &mut out, &mut diag).unwrap();
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(diag).unwrap(),
+        summary,
+    )
+}
+
+#[test]
+fn a_logged_listen_parses_into_its_fields() {
+    let line = line_of(&listen(42, 43, "sshd", 2222));
+    let record::Record::Event(e) = record::parse(line.as_bytes()).unwrap() else {
+        panic!("not an event: {line}");
+    };
+    assert_eq!((e.pid, e.tid, e.comm.as_str()), (42, 43, "sshd"));
+    assert_eq!((e.syscall, e.fd, e.ret), (Syscall::Listen, Some(3), 0));
+    assert_eq!(e.family.as_deref(), Some("AF_INET6"));
+    assert_eq!((e.address.as_deref(), e.port), (Some("::"), Some(2222)));
+    assert_eq!(e.accepts.as_deref(), Some("IPv4+IPv6"));
+    assert!(e.reason.is_some() && !e.failed());
+    assert!(e.strace.starts_with("listen(3, 128)"), "{}", e.strace);
+}
+
+#[test]
+fn garbage_lines_are_skipped_with_a_reason() {
+    let good = line_of(&close(1));
+    let cases: Vec<(String, &str)> = vec![
+        (String::new(), "empty line"),
+        ("not json".into(), "invalid JSON"),
+        ("[1,2]".into(), "not an event record"),
+        ("{}".into(), "missing field `type`"),
+        (
+            r#"{"type":"bogus"}"#.into(),
+            "unknown record type \"bogus\"",
+        ),
+        (r#"{"type":"lost"}"#.into(), "missing field `count`"),
+        (good.replace("\"pid\":1,", ""), "missing field `pid`"),
+        (
+            good.replace("\"pid\":1,", "\"pid\":\"x\","),
+            "not an event record",
+        ),
+        (
+            good.replace("\"close\"", "\"open\""),
+            "unknown syscall \"open\"",
+        ),
+        (
+            good.replace(",\"strace\":", ",\"x\":"),
+            "missing field `strace`",
+        ),
+        (good[..good.len() / 2].to_owned(), "incomplete JSON"),
+    ];
+    for (text, want) in cases {
+        let reason = record::parse(text.as_bytes()).unwrap_err();
+        assert!(
+            reason.contains(want),
+            "{text:?}: {reason:?} should say {want:?}"
+        );
+    }
+}
+
+#[test]
+fn json_passes_good_lines_byte_for_byte_and_reports_bad_ones_by_file_and_line() {
+    let dir = Dir::new("export-garbage");
+    let good: Vec<String> = (1..=3).map(|p| line_of(&close(p))).collect();
+    let text = format!("{}garbage\n{}{{}}\n{}", good[0], good[1], good[2]);
+    let path = write_file(&dir.0, "events.jsonl", &text);
+    let (out, diag, summary) = run(&[&path], ExportFormat::Json, Filter::default());
+    assert_eq!(out, good.concat());
+    assert_eq!((summary.exported, summary.skipped), (3, 2), "{diag}");
+    let name = path.display();
+    assert!(diag.contains(&format!("{name}:2: invalid JSON")), "{diag}");
+    assert!(
+        diag.contains(&format!("{name}:4: missing field `type`")),
+        "{diag}"
+    );
+    assert!(!summary.clean());
+}
+
+#[test]
+fn a_last_line_without_newline_is_kept_when_whole_and_reported_when_torn() {
+    let dir = Dir::new("export-tail");
+    let (a, b) = (line_of(&close(1)), line_of(&close(2)));
+    let whole = write_file(&dir.0, "whole.jsonl", &format!("{a}{}", b.trim_end()));
+    let (out, _, summary) = run(&[&whole], ExportFormat::Json, Filter::default());
+    assert_eq!((out, summary.skipped), (format!("{a}{b}"), 0));
+    let torn = write_file(&dir.0, "torn.jsonl", &format!("{a}{}", &b[..40]));
+    let (out, diag, summary) = run(&[&torn], ExportFormat::Json, Filter::default());
+    assert_eq!((out, summary.skipped), (a, 1));
+    assert!(
+        diag.contains(&format!("{}:2: torn last line", torn.display())),
+        "{diag}"
+    );
+}
+
+#[test]
+fn a_truncated_gzip_keeps_the_lines_before_the_cut() {
+    let dir = Dir::new("export-gz");
+    let lines: Vec<String> = (0..300).map(|p| line_of(&listen(p, p, "x", 80))).collect();
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(lines.concat().as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let full = dir.0.join("events-20261128T000000Z-1.jsonl.gz");
+    fs::write(&full, &bytes).unwrap();
+    let (out, diag, summary) = run(&[&full], ExportFormat::Json, Filter::default());
+    assert_eq!((out, diag.as_str()), (lines.concat(), ""));
+    assert!(summary.clean());
+
+    let cut = dir.0.join("cut.jsonl.gz");
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (out, diag, summary) = run(&[&cut], ExportFormat::Json, Filter::default());
+    assert_eq!(summary.skipped, 1, "{diag}");
+    assert!(
+        summary.exported > 0 && summary.exported < 300,
+        "{summary:?}"
+    );
+    assert_eq!(out, lines[..summary.exported as usize].concat());
+    let prefix = format!(
+        "{}:{}: gzip data is truncated",
+        cut.display(),
+        summary.exported + 1
+    );
+    assert!(diag.starts_with(&prefix), "{diag}");
+}
+
+#[test]
+fn an_overlong_line_is_skipped_without_holding_it() {
+    let dir = Dir::new("export-long");
+    let a = line_of(&close(1));
+    let text = format!("{a}{}\n{a}", "x".repeat(super::input::MAX_LINE + 10));
+    let path = write_file(&dir.0, "long.jsonl", &text);
+    let (out, diag, summary) = run(&[&path], ExportFormat::Json, Filter::default());
+    assert_eq!((out, summary.skipped), (format!("{a}{a}"), 1));
+    assert!(diag.contains(":2: line longer than 1 MiB"), "{diag}");
+}
+
+#[test]
+fn csv_has_a_header_and_quotes_as_rfc_4180_says() {
+    let dir = Dir::new("export-csv");
+    let text = [
+        line_of(&listen(7, 7, "a,\"b\"", 8080)),
+        line_of(&bind(8, AF_INET, 53, Return::Error(Errno(98)))),
+    ]
+    .concat();
+    let path = write_file(&dir.0, "events.jsonl", &text);
+    let (out, _, summary) = run(&[&path], ExportFormat::Csv, Filter::default());
+    assert!(summary.clean());
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows[0], super::csv::HEADER.trim_end());
+    assert!(
+        rows[1].starts_with("2026-11-29T20:01:02.007000Z,7,7,\"a,\"\"b\"\"\",listen,3,0,,AF_INET6,::,8080,,,IPv4+IPv6,\""),
+        "{}",
+        rows[1]
+    );
+    assert_eq!(
+        rows[2],
+        "2026-11-29T20:01:02.008000Z,8,8,server,bind,3,-1,EADDRINUSE,AF_INET,0.0.0.0,53,,,,"
+    );
+}
+
+#[test]
+fn filters_select_what_trace_would_have_shown() {
+    let dir = Dir::new("export-filter");
+    let events = [
+        listen(1, 1, "sshd", 22),
+        bind(2, AF_INET, 53, Return::Error(Errno(98))),
+        bind(3, AF_INET6, 80, Return::Value(0)),
+        close(4),
+    ];
+    let text: String = events.iter().map(line_of).collect();
+    let path = write_file(&dir.0, "events.jsonl", &text);
+    let pids = |f: Filter| -> Vec<u32> {
+        let (out, _, _) = run(&[&path], ExportFormat::Json, f);
+        record_pids(&out)
+    };
+    let all = Filter::default();
+    assert_eq!(pids(all.clone()), [1, 2, 3, 4]);
+    assert_eq!(
+        pids(Filter {
+            pids: [2, 4].into(),
+            ..all.clone()
+        }),
+        [2, 4]
+    );
+    assert_eq!(
+        pids(Filter {
+            comm: Some("sshd".into()),
+            ..all.clone()
+        }),
+        [1]
+    );
+    assert_eq!(
+        pids(Filter {
+            port: Some(22),
+            ..all.clone()
+        }),
+        [1]
+    );
+    assert_eq!(
+        pids(Filter {
+            family: Some(AF_INET6),
+            ..all.clone()
+        }),
+        [1, 3]
+    );
+    assert_eq!(
+        pids(Filter {
+            family: Some(AF_INET),
+            ..all.clone()
+        }),
+        [2]
+    );
+    let binds = Filter {
+        syscalls: [Syscall::Bind].into(),
+        ..all.clone()
+    };
+    assert_eq!(pids(binds), [2, 3]);
+    assert_eq!(
+        pids(Filter {
+            failed_only: true,
+            ..all
+        }),
+        [2]
+    );
+}
+
+fn record_pids(out: &str) -> Vec<u32> {
+    out.lines()
+        .map(|l| match record::parse(l.as_bytes()).unwrap() {
+            record::Record::Event(e) => e.pid,
+            record::Record::Lost { .. } => 0,
+        })
+        .collect()
+}
+
+#[test]
+fn strace_lines_get_a_pid_leader_only_when_several_tasks_logged() {
+    let dir = Dir::new("export-strace");
+    let one = write_file(&dir.0, "one.jsonl", &line_of(&listen(5, 5, "s", 80)));
+    let (out, _, _) = run(&[&one], ExportFormat::Strace, Filter::default());
+    assert_eq!(out, "listen(3, 128)                          = 0\n");
+    let two = write_file(&dir.0, "two.jsonl", &line_of(&listen(5, 6, "s", 81)));
+    let (out, _, _) = run(&[&one, &two], ExportFormat::Strace, Filter::default());
+    assert_eq!(
+        out,
+        "[pid     5] listen(3, 128)                          = 0\n\
+         [pid     6] listen(3, 128)                          = 0\n"
+    );
+    // The leader depends on the events that pass the filters.
+    let only = Filter {
+        pids: [5].into(),
+        ..Filter::default()
+    };
+    let (out, _, _) = run(&[&one], ExportFormat::Strace, only);
+    assert!(out.starts_with("listen("), "{out}");
+}
+
+#[test]
+fn lost_records_pass_through_json_and_are_reported_otherwise() {
+    let dir = Dir::new("export-lost");
+    let mut lost = Vec::new();
+    json::lost_record(&mut lost, 17, "kernel ring buffer full");
+    let lost = String::from_utf8(lost).unwrap();
+    let a = line_of(&close(1));
+    let path = write_file(&dir.0, "events.jsonl", &format!("{a}{lost}{a}"));
+    let (out, _, summary) = run(&[&path], ExportFormat::Json, Filter::default());
+    assert_eq!(out, format!("{a}{lost}{a}"));
+    assert_eq!((summary.lost_records, summary.lost_events), (1, 17));
+    let (out, diag, summary) = run(&[&path], ExportFormat::Strace, Filter::default());
+    assert_eq!(out.lines().count(), 2);
+    assert!(summary.clean());
+    let note = format!(
+        "{}:2: 17 events were lost here (kernel ring buffer full)",
+        path.display()
+    );
+    assert!(diag.contains(&note), "{diag}");
+}
+
+#[test]
+fn a_missing_file_or_directory_is_reported_and_the_rest_exported() {
+    let dir = Dir::new("export-missing");
+    let a = line_of(&close(1));
+    let path = write_file(&dir.0, "a.jsonl", &a);
+    let missing = dir.0.join("nope.jsonl");
+    let (out, diag, summary) = run(&[&missing, &path], ExportFormat::Json, Filter::default());
+    assert_eq!(out, a);
+    assert_eq!(summary.unreadable, 1);
+    assert!(
+        diag.contains("nope.jsonl: cannot read: No such file"),
+        "{diag}"
+    );
+}

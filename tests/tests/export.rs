@@ -1,0 +1,245 @@
+//! `dualstack export` on damaged and mixed inputs: corrupt lines and truncated gzip files are
+//! skipped and reported as FILE:LINE, the rest is exported, and the exit status says so.
+
+#[path = "support/event_lines.rs"]
+#[allow(
+    dead_code,
+    reason = "each test file uses its own part of the shared lines"
+)]
+mod event_lines;
+
+use std::{fs, path::Path, time::Duration};
+
+use dualstack::{
+    format::json,
+    sink::event_log::{naming, EventLog, LogPolicy},
+};
+use event_lines::known_lines;
+use tests::{dualstack, run, Output, TempDir};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn export(args: &[&str]) -> Output {
+    run(&mut dualstack(&[&["export"], args].concat()), TIMEOUT)
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// A log of `lines` in ~8 KiB gzipped files and the current file.
+fn write_log(dir: &Path, lines: &[String]) {
+    let mut log = EventLog::open(LogPolicy {
+        dir: dir.to_path_buf(),
+        max_bytes: 8 * 1024,
+        max_age: Duration::ZERO,
+        keep: 1000,
+        compress: true,
+    })
+    .expect("open the log");
+    for line in lines {
+        log.write_line(line.as_bytes()).expect("write a line");
+    }
+    log.close().expect("close the log");
+}
+
+#[test]
+fn corrupt_lines_and_a_truncated_gzip_are_skipped_and_reported_by_file_and_line() {
+    let dir = TempDir::new("export-corrupt");
+    let (_, lines) = known_lines(200);
+    write_log(dir.path(), &lines);
+    let rotated = naming::rotated_files(dir.path()).expect("list");
+    assert!(rotated.len() >= 3 && rotated.iter().all(|r| r.compressed));
+
+    // The lines of each file as exported before any damage.
+    let per_file: Vec<String> = naming::event_files(dir.path())
+        .expect("list")
+        .iter()
+        .map(|f| {
+            let out = export(&[text(f), "-f", "json"]);
+            assert_eq!(out.code(), Some(0), "{out:?}");
+            out.stdout
+        })
+        .collect();
+    assert!(per_file.concat() == lines.concat());
+
+    // Damage: garbage after the current file's second line, the second rotated file cut short.
+    let current = dir.join(naming::CURRENT);
+    let content = fs::read_to_string(&current).expect("read");
+    let (head, tail) = content.split_at(content.match_indices('\n').nth(1).expect("2 lines").0 + 1);
+    fs::write(&current, format!("{head}\u{0}\u{1}garbage\n{tail}")).expect("write");
+    let gz = dir.join(&rotated[1].name());
+    let bytes = fs::read(&gz).expect("read");
+    fs::write(&gz, &bytes[..bytes.len() * 2 / 3]).expect("truncate");
+
+    let out = export(&[text(dir.path()), "-f", "json"]);
+    assert_eq!(out.code(), Some(1), "lines were skipped: {out:?}");
+    let reports: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("dualstack: "))
+        .collect();
+    assert_eq!(reports.len(), 2, "{}", out.stderr);
+    assert!(
+        reports[0].starts_with(&format!("{}:", text(&gz)))
+            && reports[0].contains(": gzip data is truncated or corrupt"),
+        "{}",
+        reports[0]
+    );
+    assert!(
+        reports[1].starts_with(&format!("{}:3: invalid JSON", text(&current))),
+        "{}",
+        reports[1]
+    );
+    assert!(
+        out.stderr.contains("dualstack: 2 corrupt lines skipped"),
+        "{}",
+        out.stderr
+    );
+    // Every other file whole; of the cut file, the lines before the cut.
+    let survived = out.stdout.lines().count()
+        - per_file
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, f)| f.lines().count())
+            .sum::<usize>();
+    let cut_lines: Vec<&str> = per_file[1].lines().collect();
+    assert!(
+        survived > 0 && survived < cut_lines.len(),
+        "{survived} lines of the cut file"
+    );
+    let mut want = per_file.clone();
+    want[1] = cut_lines[..survived]
+        .iter()
+        .flat_map(|l| [*l, "\n"])
+        .collect();
+    assert!(
+        out.stdout == want.concat(),
+        "the export differs from the undamaged lines"
+    );
+}
+
+#[test]
+fn files_are_read_in_the_order_given() {
+    let dir = TempDir::new("export-order");
+    let (_, lines) = known_lines(8);
+    let (a, b) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
+    fs::write(&a, lines[..4].concat()).expect("write");
+    fs::write(&b, lines[4..].concat()).expect("write");
+    let out = export(&[text(&b), text(&a), "-f", "json"]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert_eq!(out.stdout, [&lines[4..], &lines[..4]].concat().concat());
+}
+
+#[test]
+fn csv_has_a_header_and_a_row_per_event() {
+    let dir = TempDir::new("export-csv");
+    let (specs, lines) = known_lines(12);
+    let path = dir.join("events.jsonl");
+    fs::write(&path, lines.concat()).expect("write");
+    let out = export(&[text(&path), "--format", "csv"]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let rows: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        rows[0],
+        "time,pid,tid,comm,syscall,fd,ret,errno,family,address,port,v6only,v6only_source,accepts,reason"
+    );
+    assert_eq!(rows.len(), 13);
+    for (row, spec) in rows[1..].iter().zip(&specs) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[1], spec.pid.to_string(), "{row}");
+        assert_eq!(cells[3], spec.comm, "{row}");
+        assert_eq!(cells[4], spec.syscall(), "{row}");
+        if spec.has_port(spec.port) {
+            assert_eq!(cells[10], spec.port.to_string(), "{row}");
+        }
+    }
+}
+
+#[test]
+fn one_task_gives_strace_lines_without_a_leader() {
+    let dir = TempDir::new("export-strace");
+    let (specs, lines) = known_lines(12);
+    let path = dir.join("events.jsonl");
+    fs::write(&path, lines.concat()).expect("write");
+    let out = export(&[text(&path), "--pid", "1000"]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let want: Vec<String> = specs
+        .iter()
+        .zip(&lines)
+        .filter(|(s, _)| s.pid == 1000)
+        .map(|(_, l)| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            format!("{}\n", v["strace"].as_str().expect("strace"))
+        })
+        .collect();
+    assert_eq!(out.stdout, want.concat());
+    assert!(out
+        .stdout
+        .starts_with("socket(AF_INET6, SOCK_STREAM, IPPROTO_IP) = 3\n"));
+}
+
+#[test]
+fn lost_records_are_kept_in_json_and_reported_in_other_formats() {
+    let dir = TempDir::new("export-lost");
+    let (_, lines) = known_lines(2);
+    let mut lost = Vec::new();
+    json::lost_record(&mut lost, 5, "kernel ring buffer full");
+    let lost = String::from_utf8(lost).expect("UTF-8");
+    let path = dir.join("events.jsonl");
+    let content = format!("{}{lost}{}", lines[0], lines[1]);
+    fs::write(&path, &content).expect("write");
+
+    let out = export(&[text(&path), "-f", "json", "--pid", "1000"]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert_eq!(out.stdout, content, "kept whatever the filters");
+
+    let out = export(&[text(&path)]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert_eq!(out.stdout.lines().count(), 2);
+    assert!(
+        out.stderr.contains(&format!(
+            "{}:2: 5 events were lost here (kernel ring buffer full)",
+            text(&path)
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn missing_inputs_and_bad_filters_fail_clearly() {
+    let dir = TempDir::new("export-errors");
+    let (_, lines) = known_lines(4);
+    let path = dir.join("events.jsonl");
+    fs::write(&path, lines.concat()).expect("write");
+    let missing = dir.join("nope.jsonl");
+    let out = export(&[text(&missing), text(&path), "-f", "json"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert_eq!(out.stdout, lines.concat(), "the readable input is exported");
+    assert!(
+        out.stderr
+            .contains(&format!("{}: cannot read: No such file", text(&missing))),
+        "{}",
+        out.stderr
+    );
+
+    let empty = TempDir::new("export-empty");
+    let out = export(&[text(empty.path())]);
+    assert_eq!(out.code(), Some(0), "an empty log is not an error: {out:?}");
+    assert!(out.stderr.contains("no event files"), "{}", out.stderr);
+
+    for (args, word) in [
+        (&["--syscall", "bind,lisen"][..], "lisen"),
+        (&["--family", "ipx"][..], "ipx"),
+        (&["--format", "xml"][..], "xml"),
+    ] {
+        let out = export(&[&[text(&path)], args].concat());
+        assert_eq!(out.code(), Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(word), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+    let out = export(&[]);
+    assert_eq!(out.code(), Some(2), "no input: {out:?}");
+}
