@@ -8,6 +8,7 @@
 pub mod btf;
 pub mod cli;
 pub mod clock;
+pub mod daemon;
 pub mod decode;
 pub mod enrich;
 pub mod error;

@@ -1,5 +1,7 @@
 //! Command-line interface: one module per command.
 
+pub mod daemon;
+pub mod stream;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -19,4 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Print socket, setsockopt, bind, listen, connect, accept and close calls as strace does.
     Trace(trace::TraceArgs),
+    /// Trace every process and serve the events to clients over a Unix socket (and TCP).
+    Daemon(daemon::DaemonArgs),
+    /// Print the events a running `dualstack daemon` serves.
+    Stream(stream::StreamArgs),
 }
