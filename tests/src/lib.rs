@@ -19,6 +19,8 @@ use std::{
 
 use regex::Regex;
 
+pub mod daemon;
+
 /// The syscalls dualstack traces, as given to `strace -e trace=`.
 pub const TRACE_SET: &str = "socket,socketpair,setsockopt,bind,listen,connect,accept,accept4,close";
 
