@@ -11,6 +11,7 @@
 pub mod btf;
 pub mod cli;
 pub mod clock;
+pub mod daemon;
 pub mod decode;
 pub mod enrich;
 pub mod error;

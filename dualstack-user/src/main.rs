@@ -1,11 +1,17 @@
 //! The `dualstack` binary: parses the command line and hands over to the library.
 
 use clap::Parser;
-use dualstack::cli::{export, listeners, trace, Cli, Command};
+use dualstack::cli::{daemon, export, listeners, stream, trace, Cli, Command};
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
+    // A daemon says who connects (info); the interactive commands only warn.
+    let level = if matches!(cli.command, Command::Daemon(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -21,6 +27,8 @@ fn main() {
             Command::Trace(args) => trace::run(args).await,
             Command::Listeners(args) => listeners::run(&args),
             Command::Export(args) => export::run(&args),
+            Command::Daemon(args) => daemon::run(args).await,
+            Command::Stream(args) => stream::run(args).await,
         }
     });
     match result {

@@ -1,7 +1,9 @@
 //! Command-line interface: one module per command.
 
+pub mod daemon;
 pub mod export;
 pub mod listeners;
+pub mod stream;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -26,4 +28,8 @@ pub enum Command {
     Listeners(listeners::ListenersArgs),
     /// Print events from the event log as strace text, JSON or CSV, with the trace filters.
     Export(export::ExportArgs),
+    /// Trace every process and serve the events to clients over a Unix socket (and TCP).
+    Daemon(daemon::DaemonArgs),
+    /// Print the events a running `dualstack daemon` serves.
+    Stream(stream::StreamArgs),
 }

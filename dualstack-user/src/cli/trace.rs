@@ -161,7 +161,7 @@ impl LiveTasks {
     }
 }
 
-fn ifname(index: u32) -> Option<String> {
+pub(crate) fn ifname(index: u32) -> Option<String> {
     let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
     // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
     let name = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };

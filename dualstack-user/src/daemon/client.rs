@@ -1,0 +1,458 @@
+//! One client connection: read its first line (under a size cap and deadlines: it is
+//! untrusted), register with the hub, then write what its queue receives until it goes away.
+//!
+//! A Unix client is registered as soon as it is accepted, before its first line is read, so
+//! that it misses nothing that happened after it connected; a TCP client only once its token
+//! is checked, so that nothing is kept for a stranger.
+
+use std::{
+    collections::VecDeque,
+    io::{self, IoSlice},
+    os::fd::RawFd,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
+        Arc,
+    },
+    time::Duration,
+};
+
+use bytes::{Buf as _, Bytes};
+use log::info;
+use tokio::{
+    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _},
+    sync::mpsc::{self, error::TryRecvError},
+    time::Instant,
+};
+
+use crate::daemon::{
+    config::Token,
+    hub::{ClientShared, Control, Item},
+    metrics::Metrics,
+    protocol::{constant_time_eq, error_line, parse_request, Selection, MAX_FIRST_LINE},
+};
+
+/// How long a silent Unix client waits before it gets the defaults (everything, JSON).
+pub const GRACE: Duration = Duration::from_millis(200);
+/// How long a first line may take once started (and a TCP client's, from connect).
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes gathered into one write.
+const WRITE_BATCH: usize = 64 * 1024;
+/// Lines gathered into one write (one iovec each).
+const WRITE_LINES: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Unix,
+    Tcp,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Unix => "unix",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// What every connection task shares.
+#[derive(Debug)]
+pub struct ClientContext {
+    pub control: mpsc::UnboundedSender<Control>,
+    pub metrics: Arc<Metrics>,
+    pub queue: usize,
+    pub max_clients: usize,
+    /// The token TCP clients must send.
+    pub token: Option<Token>,
+    next_id: AtomicU64,
+    active: AtomicUsize,
+}
+
+impl ClientContext {
+    pub fn new(
+        control: mpsc::UnboundedSender<Control>,
+        metrics: Arc<Metrics>,
+        queue: usize,
+        max_clients: usize,
+        token: Option<Token>,
+    ) -> ClientContext {
+        ClientContext {
+            control,
+            metrics,
+            queue,
+            max_clients,
+            token,
+            next_id: AtomicU64::new(1),
+            active: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Counts a connection as active for as long as its task runs.
+struct Active<'a>(&'a AtomicUsize);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Why a client's stream ended.
+enum End {
+    /// The daemon is stopping.
+    Shutdown,
+    /// The client went away or could not be written to.
+    Gone(String),
+}
+
+/// Serves one accepted connection to its end. `fd` is the connection's descriptor (to tell a
+/// closed peer from a half-closed one); `_alive` is dropped when the task ends.
+pub async fn serve<S>(
+    stream: S,
+    fd: RawFd,
+    transport: Transport,
+    peer: String,
+    ctx: Arc<ClientContext>,
+    _alive: mpsc::Sender<()>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let id = ctx.next_id.fetch_add(1, Relaxed);
+    ctx.metrics.clients_accepted.fetch_add(1, Relaxed);
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let crowded = ctx.active.fetch_add(1, Relaxed) >= ctx.max_clients;
+    let _active = Active(&ctx.active);
+    if crowded {
+        refuse(&ctx, id, &mut wr, "too many clients: try again later").await;
+        return;
+    }
+    info!("client {id} connected ({} {peer})", transport.name());
+    let shared = Arc::new(ClientShared::new(id, transport.name(), peer));
+    let (tx, rx) = mpsc::channel(ctx.queue);
+    let selection = match transport {
+        Transport::Unix => unix_request(&ctx, &shared, tx, &mut rd).await,
+        Transport::Tcp => tcp_request(&ctx, &shared, tx, &mut rd).await,
+    };
+    let selection = match selection {
+        Ok(selection) => selection,
+        Err(message) => {
+            refuse(&ctx, id, &mut wr, &message).await;
+            return;
+        }
+    };
+    let end = stream_events(&mut rd, &mut wr, fd, rx, &shared, &selection).await;
+    let _ = ctx.control.send(Control::Remove { id });
+    match end {
+        End::Shutdown => {
+            // Bounded: a stuck client must not hold the daemon's exit.
+            let _ = tokio::time::timeout(Duration::from_millis(500), wr.shutdown()).await;
+        }
+        End::Gone(reason) => {
+            ctx.metrics.clients_disconnected.fetch_add(1, Relaxed);
+            info!(
+                "client {id} dropped: {reason} ({} events lost to a full queue)",
+                shared.drops()
+            );
+        }
+    }
+}
+
+/// A Unix client: registered at once (its events wait in its queue, unfiltered), then its
+/// first line, or the defaults after [`GRACE`], decides what it gets.
+async fn unix_request<R: AsyncRead + Unpin>(
+    ctx: &ClientContext,
+    shared: &Arc<ClientShared>,
+    tx: mpsc::Sender<Item>,
+    rd: &mut R,
+) -> Result<Selection, String> {
+    let id = shared.id;
+    let _ = ctx.control.send(Control::Register {
+        shared: Arc::clone(shared),
+        tx,
+        selection: None,
+    });
+    let selection = match first_line(rd, Some(GRACE), LINE_TIMEOUT).await {
+        Ok(None) => Ok(Selection::default()),
+        Ok(Some(line)) => parse_request(&line)
+            .map(|r| r.selection)
+            .map_err(|e| e.to_string()),
+        Err(message) => Err(message),
+    };
+    let _ = ctx.control.send(match &selection {
+        Ok(selection) => Control::Decide {
+            id,
+            selection: selection.clone(),
+        },
+        Err(_) => Control::Remove { id },
+    });
+    selection
+}
+
+/// A TCP client: its first line must carry the token; registered only once it has.
+async fn tcp_request<R: AsyncRead + Unpin>(
+    ctx: &ClientContext,
+    shared: &Arc<ClientShared>,
+    tx: mpsc::Sender<Item>,
+    rd: &mut R,
+) -> Result<Selection, String> {
+    let line = first_line(rd, None, LINE_TIMEOUT).await?;
+    let request = parse_request(line.as_deref().unwrap_or_default()).map_err(|e| e.to_string())?;
+    let sent = request.token.as_deref().unwrap_or_default().as_bytes();
+    let known = ctx.token.as_ref().map(|t| t.0.as_slice());
+    if !known.is_some_and(|known| constant_time_eq(sent, known)) {
+        ctx.metrics.auth_failures.fetch_add(1, Relaxed);
+        return Err("authentication failed: wrong or missing token".into());
+    }
+    let _ = ctx.control.send(Control::Register {
+        shared: Arc::clone(shared),
+        tx,
+        selection: Some(request.selection.clone()),
+    });
+    Ok(request.selection)
+}
+
+/// Sends an error line (best effort, bounded in time) and counts the refusal.
+async fn refuse<W: AsyncWrite + Unpin>(ctx: &ClientContext, id: u64, wr: &mut W, message: &str) {
+    ctx.metrics.clients_refused.fetch_add(1, Relaxed);
+    info!("client {id} refused: {message}");
+    let line = error_line(message);
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        wr.write_all(&line).await?;
+        wr.shutdown().await
+    })
+    .await;
+}
+
+/// Reads the first line: Ok(None) when a Unix client (`grace` given) sent nothing in time or
+/// closed its side; Err with the message to send back when the line is too long, incomplete in
+/// time, or (TCP) missing. Bytes after the newline are ignored.
+async fn first_line<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    grace: Option<Duration>,
+    line_timeout: Duration,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let first = tokio::time::timeout(grace.unwrap_or(line_timeout), rd.read(&mut chunk)).await;
+    let n = match first {
+        Err(_) | Ok(Ok(0)) if grace.is_some() => return Ok(None),
+        Err(_) => return Err(format!("no first line within {line_timeout:?}")),
+        Ok(Err(err)) => return Err(err.to_string()),
+        Ok(Ok(0)) => return Err("connection closed before the first line".into()),
+        Ok(Ok(n)) => n,
+    };
+    line.extend_from_slice(&chunk[..n]);
+    let deadline = Instant::now() + line_timeout;
+    loop {
+        if let Some(end) = line.iter().position(|&b| b == b'\n') {
+            line.truncate(end);
+            return Ok(Some(line));
+        }
+        if line.len() > MAX_FIRST_LINE {
+            return Err(format!(
+                "the first line is longer than {MAX_FIRST_LINE} bytes"
+            ));
+        }
+        match tokio::time::timeout_at(deadline, rd.read(&mut chunk)).await {
+            Err(_) => {
+                return Err(format!(
+                    "incomplete first line: no newline within {line_timeout:?}"
+                ))
+            }
+            Ok(Err(err)) => return Err(err.to_string()),
+            // The end of input ends the line too (`printf '{}' | socat ...`).
+            Ok(Ok(0)) => return Ok(Some(line)),
+            Ok(Ok(n)) => line.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Writes the queue to the client until the queue closes (shutdown) or the client is gone.
+async fn stream_events<R, W>(
+    rd: &mut R,
+    wr: &mut W,
+    fd: RawFd,
+    mut rx: mpsc::Receiver<Item>,
+    shared: &ClientShared,
+    selection: &Selection,
+) -> End
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut out: VecDeque<Bytes> = VecDeque::new();
+    let mut out_bytes = 0;
+    let push = |out: &mut VecDeque<Bytes>, out_bytes: &mut usize, item: Item| {
+        let line = match item {
+            Item::Line(line) => line,
+            Item::Undecided(p) if selection.matches(&p.event) => p.line(selection.format).clone(),
+            Item::Undecided(_) => return,
+        };
+        *out_bytes += line.len();
+        out.push_back(line);
+    };
+    let mut reading = true;
+    let mut scratch = [0u8; 1024];
+    loop {
+        let mut closed = false;
+        let mut caught_up = false;
+        while out_bytes < WRITE_BATCH && out.len() < WRITE_LINES {
+            match rx.try_recv() {
+                Ok(item) => push(&mut out, &mut out_bytes, item),
+                Err(TryRecvError::Empty) => {
+                    caught_up = true;
+                    break;
+                }
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    caught_up = true;
+                    break;
+                }
+            }
+        }
+        if caught_up {
+            // What it lost goes after what it got, once it has caught up.
+            for line in shared.take_owed() {
+                out_bytes += line.len();
+                out.push_back(line);
+            }
+        }
+        if !out.is_empty() {
+            if let Err(err) = write_queued(wr, &mut out).await {
+                return End::Gone(err.to_string());
+            }
+            out_bytes = 0;
+            continue;
+        }
+        if closed {
+            return End::Shutdown;
+        }
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(item) => push(&mut out, &mut out_bytes, item),
+                None => return End::Shutdown,
+            },
+            () = shared.wake.notified() => {}
+            read = rd.read(&mut scratch), if reading => match read {
+                // Input after the first line is ignored; its end may mean the peer is gone.
+                Ok(0) if peer_hung_up(fd) => return End::Gone("connection closed".into()),
+                Ok(0) => reading = false,
+                Ok(_) => {}
+                Err(err) => return End::Gone(err.to_string()),
+            },
+        }
+    }
+}
+
+/// Writes every queued line, with as few system calls as the socket allows.
+async fn write_queued<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    out: &mut VecDeque<Bytes>,
+) -> io::Result<()> {
+    while !out.is_empty() {
+        let mut written = {
+            let slices: Vec<IoSlice<'_>> = out.iter().map(|b| IoSlice::new(b)).collect();
+            wr.write_vectored(&slices).await?
+        };
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let Some(front) = out.front_mut() else { break };
+            if written >= front.len() {
+                written -= front.len();
+                out.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+    wr.flush().await
+}
+
+/// True when the peer closed its whole connection rather than only its sending side: a Unix
+/// stream socket then polls POLLHUP (TCP does not say; a later write will).
+fn peer_hung_up(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let n = unsafe { libc::poll(&raw mut pfd, 1, 0) };
+    n == 1 && pfd.revents & (libc::POLLHUP | libc::POLLERR) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn first_line_rules() {
+        rt().block_on(async {
+            let t = LINE_TIMEOUT;
+            let mut r: &[u8] = b"{\"format\":\"json\"}\nextra";
+            assert_eq!(
+                first_line(&mut r, Some(GRACE), t).await,
+                Ok(Some(b"{\"format\":\"json\"}".to_vec()))
+            );
+            let mut r: &[u8] = b"";
+            assert_eq!(first_line(&mut r, Some(GRACE), t).await, Ok(None));
+            assert!(first_line(&mut r, None, t)
+                .await
+                .unwrap_err()
+                .contains("closed"));
+            let mut r: &[u8] = b"{}";
+            assert_eq!(first_line(&mut r, None, t).await, Ok(Some(b"{}".to_vec())));
+            let long = vec![b'x'; MAX_FIRST_LINE + 10_000];
+            let mut r: &[u8] = &long;
+            assert!(first_line(&mut r, None, t)
+                .await
+                .unwrap_err()
+                .contains("longer"));
+        });
+    }
+
+    #[test]
+    fn silent_and_half_line_clients_time_out() {
+        rt().block_on(async {
+            let short = Duration::from_millis(50);
+            let (mut client, mut server) = tokio::io::duplex(1024);
+            assert_eq!(first_line(&mut server, Some(short), short).await, Ok(None));
+            let err = first_line(&mut server, None, short).await.unwrap_err();
+            assert!(err.contains("no first line"), "{err}");
+            client.write_all(b"{\"filt").await.unwrap();
+            let err = first_line(&mut server, Some(short), short)
+                .await
+                .unwrap_err();
+            assert!(err.contains("incomplete"), "{err}");
+        });
+    }
+
+    #[test]
+    fn queued_lines_survive_short_writes() {
+        rt().block_on(async {
+            let (mut a, mut b) = tokio::io::duplex(7);
+            let mut out: VecDeque<Bytes> = ["one\n", "two\n", "three\n"]
+                .into_iter()
+                .map(|s| Bytes::from_static(s.as_bytes()))
+                .collect();
+            let reader = tokio::spawn(async move {
+                let mut got = Vec::new();
+                b.read_to_end(&mut got).await.unwrap();
+                got
+            });
+            write_queued(&mut a, &mut out).await.unwrap();
+            drop(a);
+            assert_eq!(reader.await.unwrap(), b"one\ntwo\nthree\n");
+        });
+    }
+}

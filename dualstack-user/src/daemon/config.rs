@@ -1,0 +1,484 @@
+//! The daemon's options, and the checks that turn them into a [`DaemonConfig`].
+//!
+//! The same checks run for `--check-config` and before a real start, without loading probes or
+//! creating anything, so that a unit file is known good before systemd starts it and a start
+//! never fails half-way for a reason that could have been seen first.
+
+use std::{
+    ffi::CString,
+    fmt, fs,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    os::unix::{ffi::OsStrExt as _, fs::FileTypeExt as _, fs::PermissionsExt as _},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use clap::Args;
+
+pub const DEFAULT_SOCKET: &str = "/run/dualstack/events.sock";
+pub const DEFAULT_LOG_DIR: &str = "/var/log/dualstack";
+/// sizeof(sockaddr_un.sun_path) minus its terminating NUL.
+const SUN_PATH_MAX: usize = 107;
+/// A token longer than this is a mistake (a wrong file), not a secret.
+const TOKEN_MAX: usize = 4096;
+
+/// `dualstack daemon` options, as given on the command line.
+#[derive(Clone, Debug, Args)]
+pub struct DaemonOptions {
+    /// Unix socket to serve events on (created mode 0600, or 0660 with --socket-group).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// Let members of this group connect to the socket (mode 0660).
+    #[arg(long, value_name = "NAME")]
+    pub socket_group: Option<String>,
+    /// Also serve clients over TCP on ADDR (PORT or HOST:PORT; no host means 127.0.0.1).
+    /// Needs --token-file.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// File holding the token TCP clients must send in their first line.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (PORT or HOST:PORT; no host means
+    /// 127.0.0.1).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Lines each client may have waiting; beyond that the client loses events (and is told).
+    #[arg(long, value_name = "LINES", default_value_t = 4096)]
+    pub client_queue: usize,
+    /// Clients served at once; more are refused with an error line.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_clients: usize,
+    /// Directory of the event log (every event, JSON Lines).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_LOG_DIR)]
+    pub log_dir: PathBuf,
+    /// Rotate the event log file when it reaches this size, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub log_max_mib: u64,
+    /// Rotate the event log file when it is this old: 30s, 15m, 12h, 7d, or 0 for never.
+    #[arg(long, value_name = "AGE", default_value = "1d")]
+    pub log_max_age: String,
+    /// Rotated event log files to keep.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub log_keep: u32,
+    /// Do not write the event log.
+    #[arg(long)]
+    pub no_log: bool,
+    /// Kernel BTF to resolve struct offsets from, or `none`.
+    #[arg(long, value_name = "PATH|none", default_value = crate::loader::KERNEL_BTF)]
+    pub btf: String,
+    /// Size of the kernel's event ring buffer, in MiB (a power of two).
+    #[arg(long, default_value_t = 16)]
+    pub ring_mib: u32,
+}
+
+/// A secret: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub Vec<u8>);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token(<{} bytes>)", self.0.len())
+    }
+}
+
+/// The TCP listener and the token its clients must know.
+#[derive(Clone, Debug)]
+pub struct TcpSettings {
+    pub addr: SocketAddr,
+    pub token: Token,
+}
+
+/// Where and how the event log is written (the fields of the event log's `LogPolicy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSettings {
+    pub dir: PathBuf,
+    pub max_bytes: u64,
+    /// None: never rotate by age.
+    pub max_age: Option<Duration>,
+    pub keep: u32,
+    /// No option yet: the event log decides whether rotated files are compressed.
+    pub compress: bool,
+}
+
+/// The group allowed on the socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub gid: u32,
+}
+
+/// Checked settings of a daemon.
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    pub socket: PathBuf,
+    pub socket_group: Option<Group>,
+    pub tcp: Option<TcpSettings>,
+    pub metrics: Option<SocketAddr>,
+    pub client_queue: usize,
+    pub max_clients: usize,
+    /// None with --no-log.
+    pub log: Option<LogSettings>,
+    pub ring_bytes: u32,
+    pub btf: Option<PathBuf>,
+    /// Things that work but deserve a look (printed by --check-config, logged at start).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("--socket {0}: the path is longer than {SUN_PATH_MAX} bytes, the limit of a Unix socket address")]
+    SocketPathTooLong(PathBuf),
+    #[error("--socket {0}: exists and is not a socket; refusing to replace it")]
+    NotASocket(PathBuf),
+    #[error("{option} {path}: {reason}")]
+    Dir {
+        option: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("--socket-group {0}: no such group")]
+    NoSuchGroup(String),
+    #[error("{option} {text:?}: {reason}")]
+    Address {
+        option: &'static str,
+        text: String,
+        reason: &'static str,
+    },
+    #[error("--listen needs --token-file: TCP clients must prove they know a token")]
+    ListenWithoutToken,
+    #[error("--token-file is only used with --listen")]
+    TokenWithoutListen,
+    #[error("--token-file {path}: {reason}")]
+    Token { path: PathBuf, reason: String },
+    #[error("--listen and --metrics both use {0}")]
+    SameAddress(SocketAddr),
+    #[error("{option} {value}: {reason}")]
+    Range {
+        option: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("--log-max-age {0:?}: expected a number with s, m, h or d (30s, 15m, 12h, 7d), or 0")]
+    Age(String),
+}
+
+impl DaemonOptions {
+    /// Checks every option without changing anything on the system.
+    pub fn check(&self) -> Result<DaemonConfig, ConfigError> {
+        let mut warnings = Vec::new();
+        check_socket_path(&self.socket)?;
+        let socket_group = self
+            .socket_group
+            .as_deref()
+            .map(|name| {
+                lookup_group(name).map(|gid| Group {
+                    name: name.to_owned(),
+                    gid,
+                })
+            })
+            .transpose()?;
+        let tcp = match (&self.listen, &self.token_file) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::ListenWithoutToken),
+            (None, Some(_)) => return Err(ConfigError::TokenWithoutListen),
+            (Some(listen), Some(file)) => {
+                let addr = parse_address("--listen", listen)?;
+                let token = read_token(file, &mut warnings)?;
+                Some(TcpSettings { addr, token })
+            }
+        };
+        let metrics = self
+            .metrics
+            .as_deref()
+            .map(|text| parse_address("--metrics", text))
+            .transpose()?;
+        if let (Some(tcp), Some(metrics)) = (&tcp, metrics) {
+            if tcp.addr == metrics && metrics.port() != 0 {
+                return Err(ConfigError::SameAddress(metrics));
+            }
+        }
+        range("--client-queue", self.client_queue, 1, 1 << 20)?;
+        range("--max-clients", self.max_clients, 1, 65_536)?;
+        if self.ring_mib == 0 || !self.ring_mib.is_power_of_two() || self.ring_mib > 1024 {
+            return Err(ConfigError::Range {
+                option: "--ring-mib",
+                value: self.ring_mib.to_string(),
+                reason: "must be a power of two from 1 to 1024",
+            });
+        }
+        let log = if self.no_log {
+            None
+        } else {
+            check_dir("--log-dir", &self.log_dir)?;
+            range("--log-max-mib", self.log_max_mib, 1, 1 << 20)?;
+            range("--log-keep", u64::from(self.log_keep), 0, 100_000)?;
+            Some(LogSettings {
+                dir: self.log_dir.clone(),
+                max_bytes: self.log_max_mib << 20,
+                max_age: parse_age(&self.log_max_age)?,
+                keep: self.log_keep,
+                compress: false,
+            })
+        };
+        let btf = (self.btf != "none").then(|| PathBuf::from(&self.btf));
+        if let Some(path) = btf.as_deref().filter(|p| !p.exists()) {
+            warnings.push(format!(
+                "--btf {}: not found; V6ONLY and verdicts will be inferred from the calls seen",
+                path.display()
+            ));
+        }
+        Ok(DaemonConfig {
+            socket: self.socket.clone(),
+            socket_group,
+            tcp,
+            metrics,
+            client_queue: self.client_queue,
+            max_clients: self.max_clients,
+            log,
+            ring_bytes: self.ring_mib << 20,
+            btf,
+            warnings,
+        })
+    }
+}
+
+fn range<T: PartialOrd + fmt::Display + Copy>(
+    option: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(ConfigError::Range {
+            option,
+            value: value.to_string(),
+            reason: "out of range",
+        });
+    }
+    Ok(())
+}
+
+fn check_socket_path(path: &Path) -> Result<(), ConfigError> {
+    if path.as_os_str().as_bytes().len() > SUN_PATH_MAX {
+        return Err(ConfigError::SocketPathTooLong(path.to_owned()));
+    }
+    if path.file_name().is_none() {
+        return Err(ConfigError::Dir {
+            option: "--socket",
+            path: path.to_owned(),
+            reason: "names a directory, not a socket file".into(),
+        });
+    }
+    match fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(ConfigError::NotASocket(path.to_owned()))
+        }
+        _ => {}
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_dir("--socket", parent)
+}
+
+/// A directory that exists and is writable, or that can be created: its nearest existing
+/// ancestor is a writable directory.
+fn check_dir(option: &'static str, dir: &Path) -> Result<(), ConfigError> {
+    let fail = |path: &Path, reason: String| ConfigError::Dir {
+        option,
+        path: path.to_owned(),
+        reason,
+    };
+    let mut existing = dir;
+    loop {
+        match fs::metadata(existing) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => return Err(fail(existing, "is not a directory".into())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                existing = existing
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+            }
+            Err(err) => return Err(fail(existing, err.to_string())),
+        }
+    }
+    if !writable(existing) {
+        let reason = if existing == dir {
+            "directory is not writable".to_owned()
+        } else {
+            format!("cannot be created: {} is not writable", existing.display())
+        };
+        return Err(fail(dir, reason));
+    }
+    Ok(())
+}
+
+fn writable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// The gid of a group name (or a number that names an existing group).
+pub fn lookup_group(name: &str) -> Result<u32, ConfigError> {
+    let missing = || ConfigError::NoSuchGroup(name.to_owned());
+    let c = CString::new(name).map_err(|_| missing())?;
+    let mut group: libc::group = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: valid name, struct, buffer and result pointer, sizes as given.
+    let rc = unsafe {
+        libc::getgrnam_r(
+            c.as_ptr(),
+            &raw mut group,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &raw mut found,
+        )
+    };
+    if rc == 0 && !found.is_null() {
+        return Ok(group.gr_gid);
+    }
+    let gid: u32 = name.parse().map_err(|_| missing())?;
+    // SAFETY: as above.
+    let rc = unsafe {
+        libc::getgrgid_r(
+            gid,
+            &raw mut group,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &raw mut found,
+        )
+    };
+    if rc == 0 && !found.is_null() {
+        Ok(gid)
+    } else {
+        Err(missing())
+    }
+}
+
+/// PORT, :PORT, HOST:PORT or [V6]:PORT with a numeric host; no host means 127.0.0.1, so that
+/// nothing is exposed beyond this machine unless asked for.
+pub fn parse_address(option: &'static str, text: &str) -> Result<SocketAddr, ConfigError> {
+    let bad = |reason| ConfigError::Address {
+        option,
+        text: text.to_owned(),
+        reason,
+    };
+    let text = text.trim();
+    let port_only = text.strip_prefix(':').unwrap_or(text);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if text
+        .rsplit_once(':')
+        .is_some_and(|(host, _)| host.parse::<IpAddr>().is_err())
+    {
+        return Err(bad(
+            "the host must be an IP address (names are not resolved)",
+        ));
+    }
+    Err(bad("expected PORT, HOST:PORT or [IPv6]:PORT"))
+}
+
+/// `--log-max-age`: None for 0.
+pub fn parse_age(text: &str) -> Result<Option<Duration>, ConfigError> {
+    let bad = || ConfigError::Age(text.to_owned());
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let secs = number.checked_mul(scale).ok_or_else(bad)?;
+    Ok((secs > 0).then(|| Duration::from_secs(secs)))
+}
+
+fn read_token(path: &Path, warnings: &mut Vec<String>) -> Result<Token, ConfigError> {
+    let fail = |reason: String| ConfigError::Token {
+        path: path.to_owned(),
+        reason,
+    };
+    let meta = fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("is not a regular file".into()));
+    }
+    if meta.len() > TOKEN_MAX as u64 {
+        return Err(fail(format!(
+            "longer than {TOKEN_MAX} bytes: is it the right file?"
+        )));
+    }
+    let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let token = bytes.trim_ascii();
+    if token.is_empty() {
+        return Err(fail("is empty".into()));
+    }
+    if token.contains(&b'\n') {
+        return Err(fail("holds more than one line".into()));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        warnings.push(format!(
+            "--token-file {}: readable by other users (chmod 600 it)",
+            path.display()
+        ));
+    }
+    Ok(Token(token.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_without_host_are_loopback() {
+        let lo = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(parse_address("--listen", "9000").unwrap(), lo(9000));
+        assert_eq!(parse_address("--listen", ":9000").unwrap(), lo(9000));
+        assert_eq!(
+            parse_address("--listen", "0.0.0.0:9000").unwrap(),
+            SocketAddr::from(([0, 0, 0, 0], 9000))
+        );
+        assert_eq!(
+            parse_address("--metrics", "[::1]:9100")
+                .unwrap()
+                .to_string(),
+            "[::1]:9100"
+        );
+        assert!(parse_address("--listen", "localhost:9000").is_err());
+        assert!(parse_address("--listen", "1.2.3.4:99999").is_err());
+        assert!(parse_address("--listen", "").is_err());
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("0").unwrap(), None);
+        assert_eq!(parse_age("90").unwrap(), Some(Duration::from_secs(90)));
+        assert_eq!(parse_age("15m").unwrap(), Some(Duration::from_mins(15)));
+        assert_eq!(parse_age("7d").unwrap(), Some(Duration::from_hours(168)));
+        assert!(parse_age("1w").is_err());
+        assert!(parse_age("h").is_err());
+        assert!(parse_age("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn groups() {
+        assert_eq!(lookup_group("root").unwrap(), 0);
+        assert_eq!(lookup_group("0").unwrap(), 0);
+        assert!(lookup_group("no-such-group-here").is_err());
+        assert!(lookup_group("a\0b").is_err());
+    }
+}

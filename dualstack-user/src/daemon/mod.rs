@@ -1,0 +1,64 @@
+//! `dualstack daemon`: the probes loaded once for the whole host, their events served to many
+//! clients at once over a Unix socket (and optionally TCP), written to the event log, and
+//! counted for Prometheus.
+//!
+//! ```text
+//! kernel ring -> hub (decode, format once per format) -+-> client queue -> client writer -> socket
+//!                                                      +-> client queue -> ...
+//!                                                      +-> log channel  -> log thread -> EventLog
+//! metrics <- counters (atomics) <- hub, clients, log thread
+//! ```
+//! Every queue is bounded and filled with `try_send`: the hub never waits on a client or on
+//! the log, so a slow reader loses events for itself only, and is told how many.
+//!
+//! Modules: [`config`] (options, checked before anything is loaded), [`protocol`] (the first
+//! line a client sends), [`prepared`] (an event serialised at most once per format), [`hub`]
+//! (the fan-out), [`client`] (one connection), [`listen`] (Unix and TCP listeners), [`log`]
+//! (the event-log seam), [`metrics`] and [`http`] (Prometheus exposition), [`run`] (wiring
+//! and signals).
+
+pub mod client;
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod listen;
+pub mod log;
+pub mod metrics;
+pub mod prepared;
+pub mod protocol;
+pub mod run;
+mod standin_log;
+
+use std::{io, path::PathBuf};
+
+pub use config::DaemonConfig;
+pub use run::run;
+
+/// What can stop the daemon from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(
+        "another dualstack daemon already serves {0}; stop it first, or give a different --socket"
+    )]
+    SocketInUse(PathBuf),
+    #[error("{what} {path}: {source}")]
+    Path {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot listen on {what} {addr}: {source}")]
+    Listen {
+        what: &'static str,
+        addr: String,
+        source: io::Error,
+    },
+    #[error("event log: {0}")]
+    Log(String),
+    #[error(transparent)]
+    Probes(#[from] crate::error::Error),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}

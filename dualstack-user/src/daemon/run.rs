@@ -1,0 +1,233 @@
+//! Wiring of the daemon: load the probes once (every process, no filter), open the sockets and
+//! the event log, then read the kernel ring and fan events out until SIGTERM or SIGINT.
+//! SIGHUP reopens the event log.
+
+use std::{
+    sync::{atomic::Ordering::Relaxed, Arc},
+    time::Duration,
+};
+
+use log::{info, warn};
+use tokio::{
+    signal::unix::{signal, Signal, SignalKind},
+    sync::mpsc,
+    task::JoinSet,
+};
+
+use crate::{
+    clock::Clock,
+    daemon::{
+        client::ClientContext,
+        config::DaemonConfig,
+        http,
+        hub::{Control, Hub},
+        listen,
+        log::{open_event_log, LogHandle},
+        metrics::Metrics,
+        prepared::FormatContext,
+        Error,
+    },
+    decode::decode,
+    enrich::host_bindv6only,
+    loader::{LoadOptions, Probes},
+    model::Event,
+    reader::EventReader,
+};
+
+/// How often kernel drops are looked at.
+const TICK: Duration = Duration::from_millis(250);
+/// How long clients get, at shutdown, to take what their queues hold.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs the daemon until SIGTERM or SIGINT; then flushes the log, closes the clients and
+/// removes the socket.
+pub async fn run(config: DaemonConfig) -> Result<(), Error> {
+    // Before anything slow, so that a stop request during start-up is not lost.
+    let mut signals = Signals {
+        terminate: signal(SignalKind::terminate())?,
+        interrupt: signal(SignalKind::interrupt())?,
+        hangup: signal(SignalKind::hangup())?,
+    };
+    for warning in &config.warnings {
+        warn!("{warning}");
+    }
+    let mut daemon = Daemon::start(&config).await?;
+    let stop = daemon.serve(&mut signals).await?;
+    info!("{stop}: stopping");
+    daemon.stop().await
+}
+
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+/// A started daemon: probes attached, sockets open, log thread running.
+struct Daemon {
+    probes: Probes,
+    reader: EventReader,
+    metrics: Arc<Metrics>,
+    hub: Hub,
+    control_rx: mpsc::UnboundedReceiver<Control>,
+    /// The accept loops and the metrics server.
+    tasks: JoinSet<()>,
+    socket_file: Option<listen::SocketFile>,
+    ctx: Option<Arc<ClientContext>>,
+    alive_tx: Option<mpsc::Sender<()>>,
+    alive_rx: mpsc::Receiver<()>,
+    batch: Vec<Event>,
+    reported_drops: u64,
+}
+
+impl Daemon {
+    async fn start(config: &DaemonConfig) -> Result<Daemon, Error> {
+        // Sockets first: a daemon already running or a port in use fails fast, before the
+        // slow probe load (and the socket file goes away on any later failure).
+        let (unix_listener, socket_file) =
+            listen::bind_unix(&config.socket, config.socket_group.as_ref())?;
+        let tcp_listener = match &config.tcp {
+            Some(tcp) => Some(listen::bind_tcp(tcp.addr, "--listen").await?),
+            None => None,
+        };
+        let metrics_listener = match config.metrics {
+            Some(addr) => Some(listen::bind_tcp(addr, "--metrics").await?),
+            None => None,
+        };
+        let options = LoadOptions {
+            ring_bytes: config.ring_bytes,
+            btf: config.btf.clone(),
+            ..LoadOptions::default()
+        };
+        let mut probes = Probes::load(&options)?;
+        probes.spawn_log_pump();
+        let reader = EventReader::new(probes.take_events()?)?;
+        let reported_drops = probes.ring_drops()?;
+
+        let metrics = Arc::new(Metrics::default());
+        let log = match &config.log {
+            Some(settings) => Some(LogHandle::spawn(
+                open_event_log(settings)?,
+                Arc::clone(&metrics),
+            )?),
+            None => None,
+        };
+
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (alive_tx, alive_rx) = mpsc::channel::<()>(1);
+        let ctx = Arc::new(ClientContext::new(
+            control_tx,
+            Arc::clone(&metrics),
+            config.client_queue,
+            config.max_clients,
+            config.tcp.as_ref().map(|t| t.token.clone()),
+        ));
+        let mut tasks = JoinSet::new();
+        tasks.spawn(listen::accept_unix(
+            unix_listener,
+            Arc::clone(&ctx),
+            alive_tx.clone(),
+        ));
+        if let Some(listener) = tcp_listener {
+            tasks.spawn(listen::accept_tcp(
+                listener,
+                Arc::clone(&ctx),
+                alive_tx.clone(),
+            ));
+        }
+        if let Some(listener) = metrics_listener {
+            if let Ok(addr) = listener.local_addr() {
+                info!("serving metrics on http://{addr}/metrics");
+            }
+            tasks.spawn(http::serve(listener, Arc::clone(&metrics)));
+        }
+        info!("serving events on {}", config.socket.display());
+        let context = FormatContext {
+            clock: Clock::now(),
+            host_bindv6only: host_bindv6only(),
+        };
+        Ok(Daemon {
+            probes,
+            reader,
+            hub: Hub::new(Arc::clone(&metrics), log, context),
+            metrics,
+            control_rx,
+            tasks,
+            socket_file: Some(socket_file),
+            ctx: Some(ctx),
+            alive_tx: Some(alive_tx),
+            alive_rx,
+            batch: Vec::with_capacity(1024),
+            reported_drops,
+        })
+    }
+
+    /// Fans events out until a stop signal; returns its name.
+    async fn serve(&mut self, signals: &mut Signals) -> Result<&'static str, Error> {
+        let mut tick = tokio::time::interval(TICK);
+        let metrics = &self.metrics;
+        let batch = &mut self.batch;
+        loop {
+            tokio::select! {
+                _ = signals.terminate.recv() => return Ok("SIGTERM"),
+                _ = signals.interrupt.recv() => return Ok("SIGINT"),
+                _ = signals.hangup.recv() => self.hub.reopen_log(),
+                Some(msg) = self.control_rx.recv() => self.hub.control(msg),
+                read = self.reader.read_batch(|record| take(record, batch, metrics)) => {
+                    read?;
+                    self.hub.publish_all(batch).await;
+                }
+                _ = tick.tick() => {
+                    let total = self.probes.ring_drops()?;
+                    if total > self.reported_drops {
+                        self.hub.kernel_lost(total - self.reported_drops);
+                        self.reported_drops = total;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting, hands out the last events, lets clients take their queues (for a
+    /// bounded time) and flushes the log.
+    async fn stop(mut self) -> Result<(), Error> {
+        // The socket file goes first so that nobody connects to a dying daemon.
+        self.tasks.shutdown().await;
+        self.socket_file = None;
+        // Calls made just before the stop are already in the ring: hand them out too.
+        let (metrics, batch) = (&self.metrics, &mut self.batch);
+        self.reader.drain(|record| take(record, batch, metrics));
+        while let Ok(msg) = self.control_rx.try_recv() {
+            self.hub.control(msg);
+        }
+        self.hub.publish_all(batch).await;
+        let total = self.probes.ring_drops()?;
+        if total > self.reported_drops {
+            self.hub.kernel_lost(total - self.reported_drops);
+        }
+        self.hub.close_clients();
+        self.ctx = None;
+        self.alive_tx = None;
+        if tokio::time::timeout(CLOSE_GRACE, self.alive_rx.recv())
+            .await
+            .is_err()
+        {
+            warn!("some clients did not take their last events within {CLOSE_GRACE:?}");
+        }
+        self.hub.close_log();
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Decodes one kernel record into the batch, counting what cannot be decoded.
+fn take(record: &[u8], batch: &mut Vec<Event>, metrics: &Metrics) {
+    match decode(record) {
+        Ok(event) => batch.push(event),
+        Err(err) => {
+            if metrics.decode_errors.fetch_add(1, Relaxed) == 0 {
+                warn!("undecodable event record: {err}");
+            }
+        }
+    }
+}
