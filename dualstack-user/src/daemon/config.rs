@@ -96,7 +96,7 @@ pub struct LogSettings {
     /// None: never rotate by age.
     pub max_age: Option<Duration>,
     pub keep: u32,
-    /// No option yet: the event log decides whether rotated files are compressed.
+    /// Rotated files are gzipped (always: the current file stays plain for `tail -f`).
     pub compress: bool,
 }
 
@@ -217,7 +217,7 @@ impl DaemonOptions {
                 max_bytes: self.log_max_mib << 20,
                 max_age: parse_age(&self.log_max_age)?,
                 keep: self.log_keep,
-                compress: false,
+                compress: true,
             })
         };
         let btf = (self.btf != "none").then(|| PathBuf::from(&self.btf));

@@ -18,7 +18,10 @@ use std::{
 
 use bytes::Bytes;
 
-use crate::daemon::{config::LogSettings, metrics::Metrics, standin_log::StandinLog, Error};
+use crate::{
+    daemon::{config::LogSettings, metrics::Metrics, Error},
+    sink::event_log::{EventLog, LogError, LogPolicy, FLUSH_INTERVAL},
+};
 
 /// Lines waiting for the log thread before the hub drops them.
 pub const LOG_QUEUE: usize = 16 * 1024;
@@ -39,32 +42,76 @@ pub trait LineSink: Send + 'static {
     type Error: fmt::Display;
     /// Takes one line, with its newline.
     fn write_line(&mut self, line: &[u8]) -> Result<(), Self::Error>;
+    /// Writes what is buffered and syncs it to disk (shutdown, reopen).
     fn flush(&mut self) -> Result<(), Self::Error>;
+    /// Periodic work while idle: writes lines that have waited long enough, rotates by age.
+    fn flush_if_due(&mut self) -> Result<(), Self::Error>;
     /// Closes and opens the file again (SIGHUP, after an outside rotation).
     fn reopen(&mut self) -> Result<(), Self::Error>;
     fn stats(&self) -> SinkStats;
+    /// Flushes and waits for background work (compression) before the daemon exits.
+    fn close(self) -> Result<(), Self::Error>
+    where
+        Self: Sized,
+    {
+        let mut this = self;
+        this.flush()
+    }
 }
 
-// ============================== THE EVENT LOG SEAM ==============================
-// The one place where the event log is opened. When `sink::event_log` lands, this becomes:
-//
-//     use crate::sink::event_log::{EventLog, LogPolicy};
-//     let policy = LogPolicy {
-//         dir: settings.dir.clone(),
-//         max_bytes: settings.max_bytes,
-//         max_age: settings.max_age,
-//         keep: settings.keep,
-//         compress: settings.compress,
-//     };
-//     EventLog::open(policy).map_err(|e| Error::Log(e.to_string()))
-//
-// with `impl LineSink for EventLog` forwarding write_line/flush/reopen and copying `LogStats`
-// into `SinkStats`; then delete standin_log.rs.
-/// Opens the event log described by `settings`.
-pub fn open_event_log(settings: &LogSettings) -> Result<impl LineSink, Error> {
-    StandinLog::open(settings).map_err(|e| Error::Log(format!("{}: {e}", settings.dir.display())))
+impl LineSink for EventLog {
+    type Error = LogError;
+
+    fn write_line(&mut self, line: &[u8]) -> Result<(), LogError> {
+        EventLog::write_line(self, line)
+    }
+
+    fn flush(&mut self) -> Result<(), LogError> {
+        EventLog::flush(self)
+    }
+
+    fn flush_if_due(&mut self) -> Result<(), LogError> {
+        EventLog::flush_if_due(self)
+    }
+
+    fn reopen(&mut self) -> Result<(), LogError> {
+        EventLog::reopen(self)
+    }
+
+    fn stats(&self) -> SinkStats {
+        let s = EventLog::stats(self);
+        SinkStats {
+            bytes_written: s.bytes_written,
+            lines_written: s.lines_written,
+            rotations: s.rotations,
+            write_errors: s.write_errors,
+            lines_dropped: s.lines_dropped,
+            last_error: s.last_error,
+        }
+    }
+
+    fn close(self) -> Result<(), LogError> {
+        EventLog::close(self).map(|_| ())
+    }
 }
-// ================================================================================
+
+/// Opens the event log described by `settings`. A directory that cannot be written is not an
+/// error here: the log starts failing (dropping and counting lines, retrying), and the daemon
+/// streams on; the reason is logged now and shown in the metrics.
+pub fn open_event_log(settings: &LogSettings) -> Result<EventLog, Error> {
+    let policy = LogPolicy {
+        dir: settings.dir.clone(),
+        max_bytes: settings.max_bytes,
+        max_age: settings.max_age.unwrap_or(std::time::Duration::ZERO),
+        keep: settings.keep as usize,
+        compress: settings.compress,
+    };
+    let log = EventLog::open(policy).map_err(|e| Error::Log(e.to_string()))?;
+    if let Some(reason) = log.stats().last_error.filter(|_| log.is_failing()) {
+        log::error!("event log unavailable, events are streamed but not logged: {reason}");
+    }
+    Ok(log)
+}
 
 enum LogMsg {
     Line(Bytes),
@@ -130,17 +177,23 @@ fn log_thread<S: LineSink>(mut sink: S, rx: &Receiver<LogMsg>, metrics: &Metrics
     let mut errors = ErrorReport::default();
     let mut dirty = false;
     loop {
-        // Flush once the channel is empty: a burst becomes one write, and nothing waits long.
+        // The sink writes its buffer every FLUSH_INTERVAL while lines arrive; when none do, ask
+        // it at that pace too, so that no line waits long in memory.
         let msg = match rx.try_recv() {
             Ok(msg) => msg,
             Err(mpsc::TryRecvError::Empty) => {
                 if dirty {
-                    errors.note(sink.flush(), "flush");
+                    errors.note(sink.flush_if_due(), "write");
                     metrics.set_log_stats(sink.stats());
                 }
-                match rx.recv() {
+                match rx.recv_timeout(FLUSH_INTERVAL) {
                     Ok(msg) => msg,
-                    Err(_) => break,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        errors.note(sink.flush_if_due(), "write");
+                        metrics.set_log_stats(sink.stats());
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
             Err(mpsc::TryRecvError::Disconnected) => break,
@@ -163,6 +216,7 @@ fn log_thread<S: LineSink>(mut sink: S, rx: &Receiver<LogMsg>, metrics: &Metrics
     }
     errors.note(sink.flush(), "flush");
     metrics.set_log_stats(sink.stats());
+    errors.note(sink.close(), "close");
 }
 
 /// Logs a sink error when it differs from the previous one, not once per line.
@@ -205,6 +259,9 @@ mod tests {
         }
         fn flush(&mut self) -> Result<(), String> {
             self.0.lock().unwrap().push("flush".into());
+            Ok(())
+        }
+        fn flush_if_due(&mut self) -> Result<(), String> {
             Ok(())
         }
         fn reopen(&mut self) -> Result<(), String> {

@@ -27,7 +27,6 @@ pub mod metrics;
 pub mod prepared;
 pub mod protocol;
 pub mod run;
-mod standin_log;
 
 use std::{io, path::PathBuf};
 
