@@ -666,6 +666,23 @@ fn after_kill_9_the_log_has_no_torn_line_and_a_restart_serves_again() {
         String::from_utf8_lossy(&text).contains(&probe_marker),
         "the restarted daemon logged nothing"
     );
+    // `dualstack export` reads every line written, before and after the crash, and skips none.
+    let exported = run(
+        dualstack(&["export", "--format", "json"]).arg(&daemon.log_dir),
+        T,
+    );
+    assert_eq!(exported.code(), Some(0), "export: {}", exported.stderr);
+    let written: usize = fs::read_dir(&daemon.log_dir)
+        .expect("log dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| fs::read_to_string(p).expect("log file").lines().count())
+        .sum();
+    assert_eq!(
+        exported.stdout.lines().count(),
+        written,
+        "export vs lines in the files"
+    );
     probe.finish();
     workload.finish();
 }

@@ -22,6 +22,10 @@ pub async fn run(args: DaemonArgs) -> anyhow::Result<i32> {
         for warning in &config.warnings {
             eprintln!("dualstack: warning: {warning}");
         }
+        if let Some(problem) = &config.log_problem {
+            eprintln!("dualstack: {problem}");
+            return Ok(1);
+        }
         println!("configuration ok");
         return Ok(0);
     }

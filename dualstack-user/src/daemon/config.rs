@@ -122,9 +122,12 @@ pub struct DaemonConfig {
     pub btf: Option<PathBuf>,
     /// Things that work but deserve a look (printed by --check-config, logged at start).
     pub warnings: Vec<String>,
+    /// Why the log directory cannot be written: an error for --check-config; the daemon runs
+    /// on without its log and reports it.
+    pub log_problem: Option<ConfigError>,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("--socket {0}: the path is longer than {SUN_PATH_MAX} bytes, the limit of a Unix socket address")]
     SocketPathTooLong(PathBuf),
@@ -206,10 +209,13 @@ impl DaemonOptions {
                 reason: "must be a power of two from 1 to 1024",
             });
         }
+        // An unwritable log directory stops --check-config, but not the daemon: it streams on
+        // and keeps retrying the log (a disk remounted read-only must not stop a fleet's feed).
+        let mut log_problem = None;
         let log = if self.no_log {
             None
         } else {
-            check_dir("--log-dir", &self.log_dir)?;
+            log_problem = check_dir("--log-dir", &self.log_dir).err();
             range("--log-max-mib", self.log_max_mib, 1, 1 << 20)?;
             range("--log-keep", u64::from(self.log_keep), 0, 100_000)?;
             Some(LogSettings {
@@ -238,6 +244,7 @@ impl DaemonOptions {
             ring_bytes: self.ring_mib << 20,
             btf,
             warnings,
+            log_problem,
         })
     }
 }

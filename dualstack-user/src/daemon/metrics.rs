@@ -47,6 +47,22 @@ impl Metrics {
             .map_or(0, |i| self.events[i].load(Relaxed))
     }
 
+    /// One line for the end of a run, as tcpdump prints what it captured and dropped.
+    pub fn summary(&self) -> String {
+        let events: u64 = Syscall::ALL.iter().map(|&s| self.events(s)).sum();
+        let log = self.log_stats();
+        format!(
+            "{events} events read, {} lost in the kernel ring, {} decode errors; event log: \
+             {} lines written, {} lines dropped, {} rotations; {} events dropped for slow clients",
+            self.kernel_drops.load(Relaxed),
+            self.decode_errors.load(Relaxed),
+            log.lines_written,
+            log.lines_dropped + self.log_queue_drops.load(Relaxed),
+            log.rotations,
+            self.client_drops.load(Relaxed),
+        )
+    }
+
     pub fn set_log_stats(&self, stats: SinkStats) {
         *self.log.lock().unwrap_or_else(PoisonError::into_inner) = stats;
     }

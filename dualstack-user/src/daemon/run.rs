@@ -51,6 +51,11 @@ pub async fn run(config: DaemonConfig) -> Result<(), Error> {
     for warning in &config.warnings {
         warn!("{warning}");
     }
+    if let Some(problem) = &config.log_problem {
+        log::error!(
+            "{problem}: events are streamed but not logged; the log is retried every few seconds"
+        );
+    }
     let mut daemon = Daemon::start(&config).await?;
     let stop = daemon.serve(&mut signals).await?;
     info!("{stop}: stopping");
@@ -215,7 +220,7 @@ impl Daemon {
             warn!("some clients did not take their last events within {CLOSE_GRACE:?}");
         }
         self.hub.close_log();
-        info!("stopped");
+        info!("stopped: {}", self.metrics.summary());
         Ok(())
     }
 }
