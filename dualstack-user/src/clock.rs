@@ -100,7 +100,7 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         let t = UNIX_EPOCH + Duration::from_micros(1_795_982_462_123_456);
         assert_eq!(rfc3339(t), "2026-11-29T20:01:02.123456Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        let leap = UNIX_EPOCH + Duration::from_hours(264_384); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
     }
 }

@@ -17,7 +17,7 @@ fn raw(kind: Syscall, ret: i64, args: [u64; 6]) -> SyscallEvent {
             kind: kind as u32,
             version: ABI_VERSION,
             flags: 0,
-            pid_tgid: (4242u64 << 32) | 4243,
+            pid_tgid: (4242u64 << 32) | 0x1093,
             ts_ns: 1_000,
             ret,
             comm: *b"python3\0\0\0\0\0\0\0\0\0",
