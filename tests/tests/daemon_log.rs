@@ -115,6 +115,10 @@ fn two_hundred_thousand_calls_are_logged_rotated_and_exported_exactly() {
     assert_eq!(daemon.wait(T).code(), Some(0), "{}", daemon.stderr());
     workload.finish();
     let s = summary(&daemon.stderr());
+    println!(
+        "200k workload: {} events read, {} kernel drops, {} log lines, {} log drops, {} rotations",
+        s.events, s.kernel_lost, s.log_written, s.log_dropped, s.rotations
+    );
 
     // The log holds every event the daemon read, but for lines it reports dropped.
     let exported = export(&daemon.log_dir, &["--format", "json"]);
