@@ -134,21 +134,19 @@ fn write_event(pid_tgid: u64, call: &PendingCall, ret: i64, sock: Option<&SockSt
     entry.submit(wakeup_flag());
 }
 
-/// The descriptor of the socket whose kernel state the event carries: the new socket for
-/// socket and accept, the argument for calls on an existing socket, none after close (the
-/// descriptor is gone) or for socketpair (two sockets; AF_UNIX).
+/// The descriptor of the socket whose kernel state the event carries: the argument of bind,
+/// listen and connect, the new socket of accept; none for the other calls, whose events need no
+/// kernel view (what they change is in the tracked state), which keeps their cost down.
 #[inline(always)]
 fn socket_fd(call: &PendingCall, ret: i64) -> i64 {
-    const SOCKET: u32 = Syscall::Socket as u32;
     const ACCEPT: u32 = Syscall::Accept as u32;
     const ACCEPT4: u32 = Syscall::Accept4 as u32;
-    const SETSOCKOPT: u32 = Syscall::Setsockopt as u32;
     const BIND: u32 = Syscall::Bind as u32;
     const LISTEN: u32 = Syscall::Listen as u32;
     const CONNECT: u32 = Syscall::Connect as u32;
     match call.kind {
-        SOCKET | ACCEPT | ACCEPT4 => ret,
-        SETSOCKOPT | BIND | LISTEN | CONNECT => i64::from(call.args[0] as i32),
+        ACCEPT | ACCEPT4 => ret,
+        BIND | LISTEN | CONNECT => i64::from(call.args[0] as i32),
         _ => -1,
     }
 }
