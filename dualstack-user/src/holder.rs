@@ -1,7 +1,11 @@
 //! Who holds the port a bind was refused for (EADDRINUSE): asked of the kernel (sock_diag) in
 //! the failing socket's own netns the moment the event arrives, while the holder still holds it.
 
-use std::net::SocketAddr;
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use crate::{
     model::{Errno, Event, Return, Syscall},
@@ -55,10 +59,58 @@ fn refused_bind(event: &Event) -> Option<(u64, Protocol, u16)> {
     Some((u64::from(kernel.netns), protocol, port))
 }
 
-/// The socket that blocks `event`'s bind, when it is a bind refused with EADDRINUSE and the
-/// holder can still be found. Prefers a listener over a socket only bound or connected.
-pub fn find_holder(event: &Event) -> Option<Holder> {
-    let (netns, protocol, port) = refused_bind(event)?;
+/// How long a looked-up holder is reused for more refused binds of the same port.
+const CACHE_FOR: Duration = Duration::from_secs(1);
+/// Lookups allowed per second: each costs a netlink dump and a /proc scan (milliseconds on a
+/// busy host), and a service retrying a bind in a loop must not slow the tracer down.
+const LOOKUPS_PER_SECOND: u32 = 10;
+/// Cached ports kept at most.
+const CACHE_MAX: usize = 1024;
+
+type PortKey = (u64, Protocol, u16);
+
+/// Finds holders for refused binds, with a short cache and a rate limit.
+#[derive(Default)]
+pub struct HolderFinder {
+    cache: HashMap<PortKey, (Instant, Option<Holder>)>,
+    window: Option<Instant>,
+    lookups: u32,
+    /// Refused binds left without a holder because of the rate limit.
+    pub skipped: u64,
+}
+
+impl HolderFinder {
+    /// The socket that blocks `event`'s bind, when it is a bind refused with EADDRINUSE and the
+    /// holder can still be found.
+    pub fn find(&mut self, event: &Event) -> Option<Holder> {
+        let key = refused_bind(event)?;
+        let now = Instant::now();
+        if let Some((when, holder)) = self.cache.get(&key) {
+            if now.duration_since(*when) < CACHE_FOR {
+                return holder.clone();
+            }
+        }
+        if self.window.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(1)) {
+            self.window = Some(now);
+            self.lookups = 0;
+        }
+        if self.lookups >= LOOKUPS_PER_SECOND {
+            self.skipped += 1;
+            return None;
+        }
+        self.lookups += 1;
+        let holder = lookup(key);
+        if self.cache.len() >= CACHE_MAX {
+            self.cache.clear();
+        }
+        self.cache.insert(key, (now, holder.clone()));
+        holder
+    }
+}
+
+/// The socket holding `port` in `netns`: a listener rather than a socket only bound or
+/// connected.
+fn lookup((netns, protocol, port): PortKey) -> Option<Holder> {
     let sockets = match snapshot::sockets_in_netns(netns, protocol, port) {
         Ok(sockets) => sockets,
         Err(err) => {

@@ -22,7 +22,7 @@ use crate::{
         strace::{self, Leader, Resolve},
         Format,
     },
-    holder::find_holder,
+    holder::HolderFinder,
     loader::{LoadOptions, Probes},
     model::Event,
     reader::EventReader,
@@ -110,6 +110,8 @@ struct TraceOutput {
     annotate: bool,
     /// `net.ipv6.bindv6only` of this netns, for events whose kernel state was not read.
     host_bindv6only: Option<bool>,
+    /// Names the socket holding the port of a bind refused with EADDRINUSE.
+    holders: HolderFinder,
 }
 
 /// Which lines get a pid leader.
@@ -242,9 +244,9 @@ impl TraceOutput {
         }
     }
 
-    fn notes(&self, event: &Event) -> Notes {
+    fn notes(&mut self, event: &Event) -> Notes {
         let mut notes = Notes::of(event, self.host_bindv6only);
-        notes.holder = find_holder(event);
+        notes.holder = self.holders.find(event);
         notes
     }
 
@@ -381,6 +383,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         reported_lost: 0,
         annotate: args.verdicts,
         host_bindv6only: host_bindv6only(),
+        holders: HolderFinder::default(),
     };
 
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -416,6 +419,13 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         eprintln!(
             "dualstack: {} records could not be decoded",
             output.decode_errors
+        );
+    }
+    if output.holders.skipped > 0 {
+        eprintln!(
+            "dualstack: {} binds refused with EADDRINUSE were shown without their port's holder \
+             (holders are looked up at most 10 times a second)",
+            output.holders.skipped
         );
     }
     Ok(code)
