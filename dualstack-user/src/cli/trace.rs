@@ -250,6 +250,23 @@ impl TraceOutput {
         notes
     }
 
+    /// Says on stderr what could not be shown in full.
+    fn report_end(&self) {
+        if self.decode_errors > 0 {
+            eprintln!(
+                "dualstack: {} records could not be decoded",
+                self.decode_errors
+            );
+        }
+        if self.holders.skipped > 0 {
+            eprintln!(
+                "dualstack: {} binds refused with EADDRINUSE were shown without their port's \
+                 holder (holders are looked up at most 10 times a second)",
+                self.holders.skipped
+            );
+        }
+    }
+
     /// Reports events the kernel dropped since the last report.
     fn report_lost(&mut self, total: u64) {
         if total <= self.reported_lost {
@@ -415,19 +432,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     reader.drain(|record| output.handle(record));
     output.report_lost(probes.ring_drops()?);
     let _ = output.flush();
-    if output.decode_errors > 0 {
-        eprintln!(
-            "dualstack: {} records could not be decoded",
-            output.decode_errors
-        );
-    }
-    if output.holders.skipped > 0 {
-        eprintln!(
-            "dualstack: {} binds refused with EADDRINUSE were shown without their port's holder \
-             (holders are looked up at most 10 times a second)",
-            output.holders.skipped
-        );
-    }
+    output.report_end();
     Ok(code)
 }
 
