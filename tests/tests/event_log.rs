@@ -152,11 +152,15 @@ fn a_torn_last_line_is_cut_on_open_and_every_whole_line_exported() {
     fs::write(&current, format!("{}{torn}", lines[..20].concat())).expect("write");
     let path = current.to_str().expect("UTF-8 path");
 
+    // Export cannot tell a killed writer's cut from a line being written: it is left out,
+    // noted, and not an error.
     let out = export(&[path, "-f", "json"]);
-    assert_eq!(out.code(), Some(1), "a torn line is reported: {out:?}");
+    assert_eq!(out.code(), Some(0), "a cut last line is noted: {out:?}");
     assert_eq!(out.stdout, lines[..20].concat());
     assert!(
-        out.stderr.contains(&format!("{path}:21: torn last line")),
+        out.stderr.contains(&format!(
+            "{path}:21: incomplete last line of the current file"
+        )),
         "{}",
         out.stderr
     );

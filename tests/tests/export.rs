@@ -8,14 +8,21 @@
 )]
 mod event_lines;
 
-use std::{fs, path::Path, time::Duration};
+use std::{
+    fs,
+    io::Write as _,
+    path::Path,
+    process::{Command, Stdio},
+    thread,
+    time::Duration,
+};
 
 use dualstack::{
     format::json,
     sink::event_log::{naming, EventLog, LogPolicy},
 };
 use event_lines::known_lines;
-use tests::{dualstack, run, Output, TempDir};
+use tests::{dualstack, dualstack_bin, run, Output, TempDir};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -242,4 +249,81 @@ fn missing_inputs_and_bad_filters_fail_clearly() {
     }
     let out = export(&[]);
     assert_eq!(out.code(), Some(2), "no input: {out:?}");
+}
+
+#[test]
+fn lost_counts_past_u64_saturate_instead_of_crashing() {
+    let dir = TempDir::new("export-lost-overflow");
+    let path = dir.join("events.jsonl");
+    fs::write(
+        &path,
+        "{\"type\":\"lost\",\"count\":18446744073709551615}\n{\"type\":\"lost\",\"count\":1}\n",
+    )
+    .expect("write");
+    let out = export(&[text(&path)]);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("the log records 18446744073709551615 events lost by the kernel (2 records)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_current_file_cut_mid_line_exits_0_and_a_rotated_one_exits_1() {
+    let dir = TempDir::new("export-growing");
+    let (_, lines) = known_lines(3);
+    let cut = format!("{}{}", lines[..2].concat(), &lines[2][..30]);
+    let current = dir.join(naming::CURRENT);
+    fs::write(&current, &cut).expect("write");
+    let out = export(&[text(&current), "-f", "json"]);
+    assert_eq!(out.code(), Some(0), "being written is not corrupt: {out:?}");
+    assert_eq!(out.stdout, lines[..2].concat());
+    assert!(
+        out.stderr.contains(&format!(
+            "{}:3: incomplete last line of the current file",
+            text(&current)
+        )),
+        "{}",
+        out.stderr
+    );
+    let rotated = dir.join("events-20261128T000000Z-1.jsonl");
+    fs::write(&rotated, &cut).expect("write");
+    let out = export(&[text(&rotated), "-f", "json"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{}:3: torn last line", text(&rotated))),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_log_on_a_pipe_is_read_once_with_leaders_for_several_tasks() {
+    let (specs, lines) = known_lines(12);
+    assert!(specs.iter().any(|s| s.tid != specs[0].tid), "several tasks");
+    let mut child = Command::new(dualstack_bin())
+        .args(["export", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dualstack export");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let log = lines.concat();
+    // A pipe can be read only once: a first pass to find the tasks would leave nothing to
+    // export.
+    let writer = thread::spawn(move || stdin.write_all(log.as_bytes()));
+    let out = child.wait_with_output().expect("export");
+    writer.join().expect("writer").expect("write the log");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let got: Vec<&str> = stdout.lines().collect();
+    assert_eq!(got.len(), lines.len(), "{stdout}");
+    for (line, spec) in got.iter().zip(&specs) {
+        let leader = format!("[pid {:>5}] ", spec.tid);
+        assert!(line.starts_with(&leader), "{line}");
+    }
 }

@@ -23,7 +23,12 @@ use crate::{
 Inputs are read in the order given. A directory stands for its event files, oldest first: \
 events-YYYYMMDDTHHMMSSZ-N.jsonl[.gz] by N, then events.jsonl. gzip is recognised by its magic \
 bytes. Corrupt lines are skipped and reported on stderr as FILE:LINE: reason; records of events \
-lost by the kernel are kept in JSON and reported on stderr otherwise.
+lost by the kernel are kept in JSON and reported on stderr otherwise. A cut last line of \
+events.jsonl, which a running daemon may be writing, is left out with a note on stderr.
+
+strace text has a [pid N] leader on every line when the events come from several tasks. A long \
+first stretch of one task (over 1 MiB of text) is written without leaders, and they start with \
+the second task, as with strace -f.
 
 Exit status: 0 when every line was read, 1 when lines were skipped or an input could not be \
 read, 2 for a bad command line.")]
@@ -89,6 +94,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
         format: args.format,
         filter,
     };
+    raise_open_file_limit();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut diag = io::stderr().lock();
@@ -108,6 +114,12 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
             summary.lost_events, summary.lost_records
         );
     }
+    if summary.incomplete > 0 {
+        eprintln!(
+            "dualstack: {} incomplete last lines of the current file left out (not an error)",
+            summary.incomplete
+        );
+    }
     if summary.clean() {
         return Ok(0);
     }
@@ -116,4 +128,23 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
         summary.skipped, summary.unreadable, summary.exported, summary.files
     );
     Ok(1)
+}
+
+/// Every input file is opened before the first is read (see [`crate::export::input::expand`]),
+/// and a log may keep thousands of rotated files: the soft limit on open files (often 1024) is
+/// raised to the hard one. When that fails, files past the limit are reported unreadable.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) == 0
+            && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
+        }
+    }
 }

@@ -12,7 +12,9 @@ use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use tokio::{
-    io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader},
+    io::{
+        AsyncBufRead, AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader,
+    },
     net::{TcpStream, UnixStream},
     signal::unix::{signal, SignalKind},
 };
@@ -163,12 +165,25 @@ async fn print_stream<S: AsyncRead + AsyncWrite + Unpin>(
         writeln!(out, "{}", table_header())?;
     }
     let mut line = Vec::new();
+    let mut overlong = 0u64;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).await? == 0 {
-            let _ = out.flush();
-            eprintln!("dualstack: the daemon closed the connection");
-            return Ok(1);
+        match read_line(&mut reader, &mut line, MAX_LINE).await? {
+            Read::Line => {}
+            Read::TooLong => {
+                overlong = overlong.saturating_add(1);
+                let _ = out.flush();
+                eprintln!(
+                    "dualstack: skipped a line longer than {} MiB from the daemon ({overlong} so \
+                     far)",
+                    MAX_LINE >> 20
+                );
+                continue;
+            }
+            Read::End => {
+                let _ = out.flush();
+                eprintln!("dualstack: the daemon closed the connection");
+                return Ok(1);
+            }
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\n', '\r']);
@@ -195,6 +210,58 @@ async fn print_stream<S: AsyncRead + AsyncWrite + Unpin>(
             if let Err(err) = out.flush() {
                 return stdout_closed(err);
             }
+        }
+    }
+}
+
+/// The longest line taken from the daemon; its records are a few hundred bytes. A peer that
+/// sends no newline (a TCP listener reached by mistake, or a hostile one) must not make the
+/// client hold all it sends.
+const MAX_LINE: usize = 1 << 20;
+
+/// What [`read_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Read {
+    /// A line (with its newline, unless the stream ended first) is in the buffer.
+    Line,
+    /// A line longer than the cap was read past and dropped; the buffer is empty.
+    TooLong,
+    End,
+}
+
+/// `read_until(b'\n')` that holds at most `max` bytes of a line: the rest of a longer one is
+/// consumed and dropped.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Read> {
+    line.clear();
+    let mut too_long = false;
+    loop {
+        let chunk = reader.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(if too_long {
+                Read::TooLong
+            } else if line.is_empty() {
+                Read::End
+            } else {
+                Read::Line
+            });
+        }
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let take = newline.map_or(chunk.len(), |i| i + 1);
+        if !too_long {
+            if line.len() + take > max {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(&chunk[..take]);
+            }
+        }
+        reader.consume(take);
+        if newline.is_some() {
+            return Ok(if too_long { Read::TooLong } else { Read::Line });
         }
     }
 }
@@ -375,6 +442,34 @@ mod tests {
             show(strace, StreamFormat::Strace),
             Shown::Line(strace.into())
         );
+    }
+
+    #[test]
+    fn a_line_past_the_cap_is_skipped_without_being_held() {
+        let data = format!("{}\nshort\n{}", "x".repeat(100), "y".repeat(50));
+        let mut reader = BufReader::with_capacity(16, data.as_bytes());
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            loop {
+                let read = read_line(&mut reader, &mut line, 60).await.unwrap();
+                assert!(line.len() <= 60, "{} bytes held", line.len());
+                got.push((read, String::from_utf8_lossy(&line).into_owned()));
+                if got.last().is_some_and(|(r, _)| *r == Read::End) {
+                    break;
+                }
+            }
+        });
+        let want = [
+            (Read::TooLong, String::new()),
+            (Read::Line, "short\n".to_owned()),
+            (Read::Line, "y".repeat(50)),
+            (Read::End, String::new()),
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]

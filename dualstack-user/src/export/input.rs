@@ -6,6 +6,7 @@
 //! with one bad line: what came before it is still exported.
 
 use std::{
+    ffi::OsStr,
     fs::File,
     io::{self, BufRead, BufReader},
     path::{Path, PathBuf},
@@ -20,35 +21,108 @@ pub const MAX_LINE: usize = 1 << 20;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// One input after expanding directories.
+/// One input after expanding directories and opening files.
 #[derive(Debug)]
 pub enum Input {
-    /// A file named on the command line.
-    File(PathBuf),
-    /// A file found in a directory: the log may delete it (keep) before it is read.
-    Listed(PathBuf),
-    /// A directory that could not be listed.
+    /// A file, opened: it is read whole even if the log renames or deletes it meanwhile.
+    Open(OpenFile),
+    /// A file that could not be opened, and why (for the diagnostics).
     Unreadable(PathBuf, String),
+    /// A directory that could not be listed.
+    Unlisted(PathBuf, String),
     /// A directory without event files.
     Empty(PathBuf),
 }
 
-/// Files in the order given; a directory gives its event files oldest first (see
+/// An opened event file and the name it is reported under.
+#[derive(Debug)]
+pub struct OpenFile {
+    pub name: PathBuf,
+    pub file: File,
+}
+
+impl OpenFile {
+    /// Is this the log's current file, the one a running daemon appends to?
+    pub fn is_current(&self) -> bool {
+        self.name.file_name() == Some(OsStr::new(naming::CURRENT))
+    }
+}
+
+/// A directory is listed again when the log rotated while its files were being opened, at
+/// most this many times.
+const LISTING_ATTEMPTS: usize = 5;
+
+/// Opens the inputs in the order given; a directory gives its event files oldest first (see
 /// [`naming::event_files`]).
+///
+/// Every file is opened here, before any is read: an open file survives the log's renames
+/// (rotation) and deletions (pruning), so what was listed is what is read. Opening only
+/// when its turn came would read the fresh `events.jsonl` of a rotation that happened
+/// meanwhile and miss the rotated file, which was never listed.
 pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
     let mut inputs = Vec::new();
     for path in paths {
-        if !path.is_dir() {
-            inputs.push(Input::File(path.clone()));
-            continue;
-        }
-        match naming::event_files(path) {
-            Ok(files) if files.is_empty() => inputs.push(Input::Empty(path.clone())),
-            Ok(files) => inputs.extend(files.into_iter().map(Input::Listed)),
-            Err(err) => inputs.push(Input::Unreadable(path.clone(), err.to_string())),
+        if path.is_dir() {
+            inputs.extend(open_dir(path));
+        } else {
+            inputs.push(match File::open(path) {
+                Ok(file) => Input::Open(OpenFile {
+                    name: path.clone(),
+                    file,
+                }),
+                Err(err) => Input::Unreadable(path.clone(), format!("cannot read: {err}")),
+            });
         }
     }
     inputs
+}
+
+/// The event files of `dir`, opened. A rotation between the listing and the opening of
+/// `events.jsonl` would still lose the rotated file: the newest rotated file is checked
+/// before and after, and the directory is listed again when it changed.
+fn open_dir(dir: &Path) -> Vec<Input> {
+    let newest = || naming::rotated_files(dir).map(|r| r.last().map(|r| r.seq));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let before = newest();
+        let files = match naming::event_files(dir) {
+            Ok(files) if files.is_empty() => return vec![Input::Empty(dir.to_path_buf())],
+            Ok(files) => files,
+            Err(err) => {
+                let reason = format!("cannot list the directory: {err}");
+                return vec![Input::Unlisted(dir.to_path_buf(), reason)];
+            }
+        };
+        let opened: Vec<Input> = files.into_iter().map(open_listed).collect();
+        if attempt == LISTING_ATTEMPTS || before.ok() == newest().ok() {
+            return opened;
+        }
+    }
+}
+
+/// Opens a file found in a directory. A rotated plain file that is gone may have just been
+/// compressed: then its `.gz` is opened. One that is gone for good was pruned by the log.
+pub(super) fn open_listed(path: PathBuf) -> Input {
+    let err = match File::open(&path) {
+        Ok(file) => return Input::Open(OpenFile { name: path, file }),
+        Err(err) => err,
+    };
+    if err.kind() != io::ErrorKind::NotFound {
+        return Input::Unreadable(path, format!("cannot read: {err}"));
+    }
+    let compressed = path
+        .file_name()
+        .and_then(|n| Rotated::parse(n.to_str()?))
+        .filter(|r| !r.compressed)
+        .map(|r| path.with_file_name(r.compressed().name()));
+    if let Some(gz) = compressed {
+        if let Ok(file) = File::open(&gz) {
+            return Input::Open(OpenFile { name: gz, file });
+        }
+    }
+    let reason = "deleted (the log keeps only so many files) before it could be opened";
+    Input::Unreadable(path, reason.to_owned())
 }
 
 /// What [`LineReader::next`] found.
@@ -76,8 +150,9 @@ pub struct LineReader {
 }
 
 impl LineReader {
-    pub fn open(path: &Path) -> io::Result<LineReader> {
-        let mut file = BufReader::with_capacity(1 << 16, open_rotated(path)?);
+    /// Reads `file` from where it stands (its start, when just opened).
+    pub fn new(file: File) -> io::Result<LineReader> {
+        let mut file = BufReader::with_capacity(1 << 16, file);
         let gzip = file.fill_buf()?.starts_with(&GZIP_MAGIC);
         let reader: Box<dyn BufRead> = if gzip {
             Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(file)))
@@ -90,6 +165,11 @@ impl LineReader {
             number: 0,
             done: false,
         })
+    }
+
+    /// Is the file gzipped?
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
     }
 
     /// Reads the next line, with its newline, into `line`.
@@ -158,24 +238,5 @@ impl LineReader {
         } else {
             format!("read error ({err}); the rest of the file is skipped")
         }
-    }
-}
-
-/// Opens a file; a rotated plain file that is gone may have just been compressed: then its
-/// `.gz` is opened.
-fn open_rotated(path: &Path) -> io::Result<File> {
-    match File::open(path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            let compressed = path
-                .file_name()
-                .and_then(|n| Rotated::parse(n.to_str()?))
-                .filter(|r| !r.compressed)
-                .map(|r| path.with_file_name(r.compressed().name()));
-            match compressed {
-                Some(gz) => File::open(gz).map_err(|_| err),
-                None => Err(err),
-            }
-        }
-        other => other,
     }
 }

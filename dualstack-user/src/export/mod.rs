@@ -2,9 +2,12 @@
 //! strace text, JSON Lines or CSV, filtered as `trace` filters live events.
 //!
 //! Files are read in the order given; a directory stands for its event files oldest first
-//! (rotated files by sequence number, then `events.jsonl`). Corrupt lines (invalid JSON, a
-//! missing field, a truncated gzip tail) are skipped, each reported as `FILE:LINE: reason`,
-//! and counted in the [`Summary`]. Lost-event records are passed through in JSON and reported
+//! (rotated files by sequence number, then `events.jsonl`). All are opened before the first is
+//! read, so that a rotation or a prune during the export loses nothing that was listed.
+//! Corrupt lines (invalid JSON, a missing field, a truncated gzip tail) are skipped, each
+//! reported as `FILE:LINE: reason`, and counted in the [`Summary`]. The one exception is a
+//! cut last line of the current file (`events.jsonl`), which a running daemon may be
+//! writing: it is noted and counted apart, not as corrupt. Lost-event records are passed through in JSON and reported
 //! on the diagnostics stream in the other formats; filters do not apply to them.
 
 pub mod csv;
@@ -12,14 +15,13 @@ pub mod input;
 pub mod record;
 
 use std::{
-    collections::BTreeSet,
     fmt::Write as _,
     io::{self, Write},
-    path::{Path, PathBuf},
+    path::PathBuf,
 };
 
 use self::{
-    input::{Input, LineReader, Next},
+    input::{Input, LineReader, Next, OpenFile},
     record::{EventFields, Record},
 };
 use crate::filter::Filter;
@@ -30,7 +32,8 @@ pub const MAX_REPORTS_PER_FILE: u64 = 1000;
 /// What export writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
-    /// The strace line of each event, with `[pid N]` when the events come from several tasks.
+    /// The strace line of each event, with `[pid N]` when the events come from several tasks
+    /// (see [`HOLD_BYTES`] for a long stretch of one task first).
     Strace,
     /// Each event line exactly as logged.
     Json,
@@ -55,6 +58,9 @@ pub struct Summary {
     pub skipped: u64,
     /// Files and directories that could not be read at all.
     pub unreadable: u64,
+    /// Last lines of the current file cut short: the daemon was writing them (or was killed
+    /// in the middle). Not exported, and not corrupt.
+    pub incomplete: u64,
     /// Lost-event records met, and the events they say were lost.
     pub lost_records: u64,
     pub lost_events: u64,
@@ -75,46 +81,79 @@ pub fn export(
     out: &mut dyn Write,
     diag: &mut dyn Write,
 ) -> io::Result<Summary> {
+    export_inputs(input::expand(paths), options, out, diag)
+}
+
+/// Writes the events of inputs already opened by [`input::expand`].
+pub fn export_inputs(
+    inputs: Vec<Input>,
+    options: &ExportOptions,
+    out: &mut dyn Write,
+    diag: &mut dyn Write,
+) -> io::Result<Summary> {
     let mut summary = Summary::default();
-    let mut files = Vec::new();
-    for input in input::expand(paths) {
-        match input {
-            Input::File(path) => files.push((path, false)),
-            Input::Listed(path) => files.push((path, true)),
-            Input::Unreadable(dir, reason) => {
-                summary.unreadable += 1;
-                let _ = writeln!(
-                    diag,
-                    "{}: cannot list the directory: {reason}",
-                    dir.display()
-                );
-            }
-            Input::Empty(dir) => {
-                let _ = writeln!(diag, "{}: no event files in this directory", dir.display());
-            }
-        }
-    }
-    let leader = options.format == ExportFormat::Strace
-        && several_tasks(files.iter().map(|(p, _)| p.as_path()), &options.filter);
     let mut writer = Writer {
         options,
-        leader,
+        leaders: Leaders::Holding {
+            tid: None,
+            lines: Vec::new(),
+            bytes: 0,
+        },
         out,
         text: String::new(),
     };
     if options.format == ExportFormat::Csv {
         writer.out.write_all(csv::HEADER.as_bytes())?;
     }
-    for (path, listed) in &files {
-        summary.files += 1;
-        export_file(path, *listed, &mut writer, diag, &mut summary)?;
+    for input in inputs {
+        match input {
+            Input::Open(file) => {
+                summary.files = summary.files.saturating_add(1);
+                export_file(file, &mut writer, diag, &mut summary)?;
+            }
+            Input::Unreadable(path, reason) => {
+                summary.files = summary.files.saturating_add(1);
+                summary.unreadable = summary.unreadable.saturating_add(1);
+                let _ = writeln!(diag, "{}: {reason}", path.display());
+            }
+            Input::Unlisted(dir, reason) => {
+                summary.unreadable = summary.unreadable.saturating_add(1);
+                let _ = writeln!(diag, "{}: {reason}", dir.display());
+            }
+            Input::Empty(dir) => {
+                let _ = writeln!(diag, "{}: no event files in this directory", dir.display());
+            }
+        }
     }
+    writer.finish()?;
     Ok(summary)
+}
+
+/// At most this much strace text is held back while only one task has been seen.
+pub const HOLD_BYTES: usize = 1 << 20;
+
+/// strace's `[pid N]` leader goes on every line when the export holds events of several
+/// tasks. That depends on events still ahead, and reading the log twice to know would cost
+/// twice the time and not work on a pipe; so a single task's lines are held back (up to
+/// [`HOLD_BYTES`]) until a second task or the end decides. Past that bound they are written
+/// without a leader, and leaders start at the second task's first event, as `strace -f`
+/// starts them at the first fork.
+enum Leaders {
+    /// At most one task so far; its lines held back.
+    Holding {
+        tid: Option<u32>,
+        lines: Vec<String>,
+        bytes: usize,
+    },
+    /// One task so far, its lines already written without a leader.
+    Single(u32),
+    /// Several tasks: every line gets a leader.
+    Several,
 }
 
 struct Writer<'a> {
     options: &'a ExportOptions,
-    leader: bool,
+    leaders: Leaders,
     out: &'a mut dyn Write,
     text: String,
 }
@@ -130,47 +169,92 @@ impl Writer<'_> {
                 }
                 return Ok(());
             }
-            ExportFormat::Strace => {
-                if self.leader {
-                    // strace -f's leader names the thread.
-                    let _ = write!(self.text, "[pid {:>5}] ", event.tid);
-                }
-                self.text.push_str(&event.strace);
-                self.text.push('\n');
-            }
+            ExportFormat::Strace => return self.strace(event),
             ExportFormat::Csv => csv::write_row(&mut self.text, event),
         }
         self.out.write_all(self.text.as_bytes())
     }
+
+    fn strace(&mut self, event: &EventFields) -> io::Result<()> {
+        let leader = match &mut self.leaders {
+            Leaders::Several => true,
+            Leaders::Single(tid) if *tid == event.tid => false,
+            Leaders::Single(_) => {
+                self.leaders = Leaders::Several;
+                true
+            }
+            Leaders::Holding { tid, lines, bytes } => match *tid {
+                Some(first) if first != event.tid => {
+                    let held = std::mem::take(lines);
+                    self.leaders = Leaders::Several;
+                    for text in held {
+                        self.strace_line(Some(first), &text)?;
+                    }
+                    true
+                }
+                _ if *bytes + event.strace.len() < HOLD_BYTES => {
+                    *tid = Some(event.tid);
+                    *bytes += event.strace.len() + 1;
+                    lines.push(event.strace.clone());
+                    return Ok(());
+                }
+                _ => {
+                    let held = std::mem::take(lines);
+                    self.leaders = Leaders::Single(event.tid);
+                    for text in held {
+                        self.strace_line(None, &text)?;
+                    }
+                    false
+                }
+            },
+        };
+        self.strace_line(leader.then_some(event.tid), &event.strace)
+    }
+
+    fn strace_line(&mut self, leader: Option<u32>, strace: &str) -> io::Result<()> {
+        self.text.clear();
+        if let Some(tid) = leader {
+            // strace -f's leader names the thread.
+            let _ = write!(self.text, "[pid {tid:>5}] ");
+        }
+        self.text.push_str(strace);
+        self.text.push('\n');
+        self.out.write_all(self.text.as_bytes())
+    }
+
+    /// Writes what is still held back: the lines of a single task, without a leader.
+    fn finish(&mut self) -> io::Result<()> {
+        if let Leaders::Holding { lines, .. } = &mut self.leaders {
+            for text in std::mem::take(lines) {
+                self.strace_line(None, &text)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn export_file(
-    path: &Path,
-    listed: bool,
+    file: OpenFile,
     writer: &mut Writer,
     diag: &mut dyn Write,
     summary: &mut Summary,
 ) -> io::Result<()> {
-    let name = path.display();
-    let mut reader = match LineReader::open(path) {
+    let current = file.is_current();
+    let name = file.name.display();
+    let mut reader = match LineReader::new(file.file) {
         Ok(reader) => reader,
-        Err(err) if listed && err.kind() == io::ErrorKind::NotFound => {
-            // Deleted between the listing and now: the log keeps only so many files.
-            let _ = writeln!(
-                diag,
-                "{name}: deleted by the log's rotation before it was read"
-            );
-            return Ok(());
-        }
         Err(err) => {
-            summary.unreadable += 1;
+            summary.unreadable = summary.unreadable.saturating_add(1);
             let _ = writeln!(diag, "{name}: cannot read: {err}");
             return Ok(());
         }
     };
+    // A running daemon appends to the current file a line at a time: the last line may be
+    // cut only because it is still being written. Rotated and gzipped files are complete.
+    let may_be_growing = current && !reader.is_gzip();
     let mut bad = 0u64;
     let mut report = |number: u64, reason: &str, diag: &mut dyn Write| {
-        bad += 1;
+        bad = bad.saturating_add(1);
         if bad <= MAX_REPORTS_PER_FILE {
             let _ = writeln!(diag, "{name}:{number}: {reason}");
         }
@@ -189,12 +273,13 @@ fn export_file(
             Ok(Record::Event(event)) => {
                 if event.matches(&writer.options.filter) {
                     writer.event(&line, newline, &event)?;
-                    summary.exported += 1;
+                    summary.exported = summary.exported.saturating_add(1);
                 }
             }
             Ok(Record::Lost { count, reason }) => {
-                summary.lost_records += 1;
-                summary.lost_events += count;
+                summary.lost_records = summary.lost_records.saturating_add(1);
+                // The count comes from the file: a corrupt one must not overflow the sum.
+                summary.lost_events = summary.lost_events.saturating_add(count);
                 if writer.options.format == ExportFormat::Json {
                     writer.out.write_all(&line)?;
                     if !newline {
@@ -204,6 +289,14 @@ fn export_file(
                     let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
                     let _ = writeln!(diag, "{name}:{number}: {count} events were lost here{why}");
                 }
+            }
+            Err(_) if !newline && may_be_growing => {
+                summary.incomplete = summary.incomplete.saturating_add(1);
+                let _ = writeln!(
+                    diag,
+                    "{name}:{number}: incomplete last line of the current file (still being \
+                     written, or cut by a crash): not exported"
+                );
             }
             Err(reason) if !newline => {
                 report(
@@ -222,33 +315,8 @@ fn export_file(
             bad - MAX_REPORTS_PER_FILE
         );
     }
-    summary.skipped += bad;
+    summary.skipped = summary.skipped.saturating_add(bad);
     Ok(())
-}
-
-/// Do the events that pass `filter` come from more than one task? (A first, silent pass.)
-fn several_tasks<'a>(files: impl Iterator<Item = &'a Path>, filter: &Filter) -> bool {
-    let mut tids = BTreeSet::new();
-    let mut line = Vec::new();
-    for path in files {
-        let Ok(mut reader) = LineReader::open(path) else {
-            continue;
-        };
-        loop {
-            match reader.next(&mut line) {
-                Next::End => break,
-                Next::Bad { .. } => {}
-                Next::Line { .. } => {
-                    if let Ok(Record::Event(e)) = record::parse(&line) {
-                        if e.matches(filter) && tids.insert(e.tid) && tids.len() > 1 {
-                            return true;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    false
 }
 
 #[cfg(test)]

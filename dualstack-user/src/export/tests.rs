@@ -10,7 +10,11 @@ use std::{
 
 use flate2::{write::GzEncoder, Compression};
 
-use super::{export, record, ExportFormat, ExportOptions, Summary};
+use super::{
+    export, export_inputs,
+    input::{self, Input},
+    record, ExportFormat, ExportOptions, Summary,
+};
 use crate::{
     clock::Clock,
     enrich::Notes,
@@ -403,5 +407,128 @@ fn a_missing_file_or_directory_is_reported_and_the_rest_exported() {
     assert!(
         diag.contains("nope.jsonl: cannot read: No such file"),
         "{diag}"
+    );
+}
+
+fn run_inputs(inputs: Vec<Input>, format: ExportFormat) -> (String, String, Summary) {
+    let (mut out, mut diag) = (Vec::new(), Vec::new());
+    let options = ExportOptions {
+        format,
+        filter: Filter::default(),
+    };
+    let summary = export_inputs(inputs, &options, &mut out, &mut diag).unwrap();
+    (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(diag).unwrap(),
+        summary,
+    )
+}
+
+#[test]
+fn a_rotation_after_the_listing_loses_no_line() {
+    let dir = Dir::new("export-rotate");
+    let lines: Vec<String> = (1..=6).map(|p| line_of(&close(p))).collect();
+    write_file(
+        &dir.0,
+        "events-20261128T000000Z-1.jsonl",
+        &lines[..3].concat(),
+    );
+    let current = write_file(&dir.0, "events.jsonl", &lines[3..].concat());
+    let inputs = input::expand(std::slice::from_ref(&dir.0));
+    // The daemon rotates before export reads: the file listed as events.jsonl is renamed and
+    // a new, empty events.jsonl takes its place.
+    fs::rename(&current, dir.0.join("events-20261128T000100Z-2.jsonl")).unwrap();
+    fs::write(&current, "").unwrap();
+    let (out, diag, summary) = run_inputs(inputs, ExportFormat::Json);
+    assert_eq!(out, lines.concat(), "{diag}");
+    assert!(summary.clean() && summary.exported == 6, "{summary:?}");
+}
+
+#[test]
+fn a_listed_file_pruned_before_it_was_opened_is_unreadable() {
+    let dir = Dir::new("export-pruned");
+    let a = line_of(&close(1));
+    let current = write_file(&dir.0, "events.jsonl", &a);
+    let gone = dir.0.join("events-20261128T000000Z-1.jsonl");
+    let inputs = vec![
+        input::open_listed(gone.clone()),
+        input::open_listed(current),
+    ];
+    let (out, diag, summary) = run_inputs(inputs, ExportFormat::Json);
+    assert_eq!(out, a);
+    assert_eq!((summary.unreadable, summary.files), (1, 2), "{diag}");
+    assert!(!summary.clean());
+    assert!(
+        diag.starts_with(&format!("{}: deleted", gone.display())),
+        "{diag}"
+    );
+}
+
+#[test]
+fn lost_counts_that_overflow_saturate() {
+    let dir = Dir::new("export-lost-overflow");
+    let text = "{\"type\":\"lost\",\"count\":18446744073709551615}\n\
+                {\"type\":\"lost\",\"count\":1}\n";
+    let path = write_file(&dir.0, "events.jsonl", text);
+    for format in [ExportFormat::Json, ExportFormat::Strace] {
+        let (_, diag, summary) = run(&[&path], format, Filter::default());
+        assert_eq!((summary.lost_records, summary.lost_events), (2, u64::MAX));
+        assert!(summary.clean(), "{diag}");
+    }
+}
+
+#[test]
+fn a_cut_last_line_of_the_current_file_is_noted_not_corrupt() {
+    let dir = Dir::new("export-growing");
+    let (a, b) = (line_of(&close(1)), line_of(&close(2)));
+    let text = format!("{a}{}", &b[..40]);
+    let current = write_file(&dir.0, "events.jsonl", &text);
+    let (out, diag, summary) = run(&[&current], ExportFormat::Json, Filter::default());
+    assert_eq!(out, a);
+    assert_eq!((summary.skipped, summary.incomplete), (0, 1));
+    assert!(summary.clean(), "{diag}");
+    let note = format!(
+        "{}:2: incomplete last line of the current file",
+        current.display()
+    );
+    assert!(diag.starts_with(&note), "{diag}");
+
+    // A rotated file is complete: the same cut is corrupt there, plain or gzipped.
+    let rotated = write_file(&dir.0, "events-20261128T000000Z-1.jsonl", &text);
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gzipped = dir.0.join("events-20261128T000000Z-2.jsonl.gz");
+    fs::write(&gzipped, gz.finish().unwrap()).unwrap();
+    // A gzipped file is never being appended to, whatever its name.
+    let gz_current = dir.0.join("old").join("events.jsonl");
+    fs::create_dir(dir.0.join("old")).unwrap();
+    fs::copy(&gzipped, &gz_current).unwrap();
+    for path in [&rotated, &gzipped, &gz_current] {
+        let (out, diag, summary) = run(&[path], ExportFormat::Json, Filter::default());
+        assert_eq!(out, a);
+        assert_eq!((summary.skipped, summary.incomplete), (1, 0), "{diag}");
+        assert!(
+            diag.contains(&format!("{}:2: torn last line", path.display())),
+            "{diag}"
+        );
+    }
+}
+
+#[test]
+fn a_long_first_stretch_of_one_task_is_written_before_the_second_task_comes() {
+    let dir = Dir::new("export-hold");
+    let one = line_of(&listen(5, 5, "s", 80));
+    let first: usize = super::HOLD_BYTES / 40 + 10;
+    let text = format!("{}{}", one.repeat(first), line_of(&listen(5, 6, "s", 81)));
+    let path = write_file(&dir.0, "events.jsonl", &text);
+    let (out, _, summary) = run(&[&path], ExportFormat::Strace, Filter::default());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len() as u64, summary.exported);
+    assert_eq!(lines.len(), first + 1);
+    assert!(lines[..first].iter().all(|l| l.starts_with("listen(")));
+    assert!(
+        lines[first].starts_with("[pid     6] listen("),
+        "{}",
+        lines[first]
     );
 }
