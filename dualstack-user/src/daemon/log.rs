@@ -9,11 +9,12 @@
 use std::{
     fmt,
     sync::{
-        atomic::Ordering::Relaxed,
+        atomic::{AtomicBool, Ordering::Relaxed},
         mpsc::{self, Receiver, SyncSender, TrySendError},
         Arc,
     },
     thread::JoinHandle,
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -25,6 +26,10 @@ use crate::{
 
 /// Lines waiting for the log thread before the hub drops them.
 pub const LOG_QUEUE: usize = 16 * 1024;
+/// How long the daemon waits at exit for the log thread to write what it holds. Long enough
+/// for a flush and a rotated file's compression, short of systemd's `TimeoutStopSec` (15 s); a
+/// thread stuck on a dead disk past it is left behind rather than holding the exit.
+pub const CLOSE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What a sink has done so far (the fields of the event log's `LogStats`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -122,20 +127,43 @@ enum LogMsg {
 pub struct LogHandle {
     tx: Option<SyncSender<LogMsg>>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnects when the thread ends: lets [`LogHandle::close`] wait with a deadline.
+    done: Receiver<()>,
+    /// Set when a reopen could not be queued; the thread looks at it on every turn.
+    reopen: Arc<AtomicBool>,
+    close_deadline: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl LogHandle {
     /// Starts the log thread writing to `sink`.
     pub fn spawn<S: LineSink>(sink: S, metrics: Arc<Metrics>) -> std::io::Result<LogHandle> {
-        let (tx, rx) = mpsc::sync_channel(LOG_QUEUE);
+        LogHandle::spawn_with(sink, metrics, LOG_QUEUE, CLOSE_DEADLINE)
+    }
+
+    fn spawn_with<S: LineSink>(
+        sink: S,
+        metrics: Arc<Metrics>,
+        queue: usize,
+        close_deadline: Duration,
+    ) -> std::io::Result<LogHandle> {
+        let (tx, rx) = mpsc::sync_channel(queue);
+        let (done_tx, done) = mpsc::channel();
+        let reopen = Arc::new(AtomicBool::new(false));
+        let thread_reopen = Arc::clone(&reopen);
         let thread_metrics = Arc::clone(&metrics);
         let thread = std::thread::Builder::new()
             .name("dualstack-log".into())
-            .spawn(move || log_thread(sink, &rx, &thread_metrics))?;
+            .spawn(move || {
+                let _done = done_tx;
+                log_thread(sink, &rx, &thread_reopen, &thread_metrics);
+            })?;
         Ok(LogHandle {
             tx: Some(tx),
             thread: Some(thread),
+            done,
+            reopen,
+            close_deadline,
             metrics,
         })
     }
@@ -150,19 +178,34 @@ impl LogHandle {
         }
     }
 
-    /// Asks the log thread to reopen its file, after the lines already handed over.
+    /// Asks the log thread to reopen its file, after the lines already handed over. Never
+    /// waits: this runs on the thread that reads the kernel and serves every client, and the log
+    /// thread may be stuck on a slow disk. With the queue full the reopen is flagged instead and
+    /// happens at the thread's next turn, ahead of the queued lines.
     pub fn reopen(&self) {
         if let Some(tx) = &self.tx {
-            // Blocks at most until the thread takes one line: rare, and keeps the order.
-            let _ = tx.send(LogMsg::Reopen);
+            if let Err(TrySendError::Full(_)) = tx.try_send(LogMsg::Reopen) {
+                self.reopen.store(true, Relaxed);
+            }
         }
     }
 
-    /// Lets the thread write and flush what it has, and waits for it.
+    /// Lets the thread write and flush what it has, and waits for it, at most until the close
+    /// deadline: a log on a disk that no longer answers must not keep the daemon from exiting.
     pub fn close(&mut self) {
         self.tx = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        match self.done.recv_timeout(self.close_deadline) {
+            Err(mpsc::RecvTimeoutError::Timeout) => log::warn!(
+                "event log: still writing after {:?}, exiting without it (its last lines may be \
+                 lost)",
+                self.close_deadline
+            ),
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -173,10 +216,19 @@ impl Drop for LogHandle {
     }
 }
 
-fn log_thread<S: LineSink>(mut sink: S, rx: &Receiver<LogMsg>, metrics: &Metrics) {
+fn log_thread<S: LineSink>(
+    mut sink: S,
+    rx: &Receiver<LogMsg>,
+    reopen: &AtomicBool,
+    metrics: &Metrics,
+) {
     let mut errors = ErrorReport::default();
     let mut dirty = false;
     loop {
+        if reopen.swap(false, Relaxed) {
+            reopen_sink(&mut sink, &mut errors, metrics);
+            dirty = false;
+        }
         // The sink writes its buffer every FLUSH_INTERVAL while lines arrive; when none do, ask
         // it at that pace too, so that no line waits long in memory.
         let msg = match rx.try_recv() {
@@ -204,12 +256,7 @@ fn log_thread<S: LineSink>(mut sink: S, rx: &Receiver<LogMsg>, metrics: &Metrics
                 dirty = true;
             }
             LogMsg::Reopen => {
-                errors.note(sink.flush(), "flush");
-                match sink.reopen() {
-                    Ok(()) => log::info!("event log reopened"),
-                    Err(err) => log::warn!("event log: reopen failed: {err}"),
-                }
-                metrics.set_log_stats(sink.stats());
+                reopen_sink(&mut sink, &mut errors, metrics);
                 dirty = false;
             }
         }
@@ -217,6 +264,15 @@ fn log_thread<S: LineSink>(mut sink: S, rx: &Receiver<LogMsg>, metrics: &Metrics
     errors.note(sink.flush(), "flush");
     metrics.set_log_stats(sink.stats());
     errors.note(sink.close(), "close");
+}
+
+fn reopen_sink<S: LineSink>(sink: &mut S, errors: &mut ErrorReport, metrics: &Metrics) {
+    errors.note(sink.flush(), "flush");
+    match sink.reopen() {
+        Ok(()) => log::info!("event log reopened"),
+        Err(err) => log::warn!("event log: reopen failed: {err}"),
+    }
+    metrics.set_log_stats(sink.stats());
 }
 
 /// Logs a sink error when it differs from the previous one, not once per line.
@@ -242,9 +298,112 @@ impl ErrorReport {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::{
+        sync::{Condvar, Mutex},
+        time::Instant,
+    };
 
     use super::*;
+
+    /// A sink that writes (records) only as many lines as it is allowed to, and otherwise
+    /// waits, as a log on a disk that stopped answering does.
+    #[derive(Clone, Default)]
+    struct Gated(Arc<(Mutex<(Vec<String>, usize)>, Condvar)>);
+
+    impl Gated {
+        fn allow(&self, lines: usize) {
+            let (state, turn) = &*self.0;
+            state.lock().unwrap().1 = lines;
+            turn.notify_all();
+        }
+
+        fn written(&self) -> Vec<String> {
+            self.0 .0.lock().unwrap().0.clone()
+        }
+
+        /// Waits until the sink holds `lines` lines.
+        fn wait_for(&self, lines: usize) {
+            let start = Instant::now();
+            while self.written().len() < lines {
+                assert!(start.elapsed() < Duration::from_secs(5), "sink stuck");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    impl LineSink for Gated {
+        type Error = String;
+        fn write_line(&mut self, line: &[u8]) -> Result<(), String> {
+            let (state, turn) = &*self.0;
+            let mut state = state.lock().unwrap();
+            while state.0.len() >= state.1 {
+                state = turn.wait(state).unwrap();
+            }
+            state.0.push(String::from_utf8_lossy(line).into_owned());
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn flush_if_due(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn reopen(&mut self) -> Result<(), String> {
+            self.0 .0.lock().unwrap().0.push("reopen".into());
+            Ok(())
+        }
+        fn stats(&self) -> SinkStats {
+            SinkStats {
+                lines_written: self.0 .0.lock().unwrap().0.len() as u64,
+                ..SinkStats::default()
+            }
+        }
+    }
+
+    fn line(i: usize) -> Bytes {
+        Bytes::from(format!("{i}\n"))
+    }
+
+    #[test]
+    fn reopen_never_waits_for_a_stuck_log_thread() {
+        let sink = Gated::default();
+        let metrics = Arc::new(Metrics::default());
+        let mut log =
+            LogHandle::spawn_with(sink.clone(), metrics, 4, Duration::from_secs(5)).unwrap();
+        sink.allow(1);
+        for i in 0..10 {
+            log.write(line(i));
+        }
+        sink.wait_for(1);
+        // The thread now waits in its second write and the queue is full.
+        let start = Instant::now();
+        log.reopen();
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "reopen waited"
+        );
+        sink.allow(usize::MAX);
+        log.close();
+        let written = sink.written();
+        assert!(written.iter().any(|l| l == "reopen"), "{written:?}");
+    }
+
+    #[test]
+    fn close_gives_up_on_a_stuck_log_thread_after_its_deadline() {
+        let sink = Gated::default();
+        let metrics = Arc::new(Metrics::default());
+        let mut log =
+            LogHandle::spawn_with(sink.clone(), metrics, 4, Duration::from_millis(200)).unwrap();
+        log.write(line(0));
+        let start = Instant::now();
+        log.close();
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+        sink.allow(usize::MAX);
+    }
 
     /// A sink that records what it was given.
     #[derive(Clone, Default)]
