@@ -254,7 +254,7 @@ impl Hub {
             "the kernel dropped {count} events: its ring buffer was full (try a larger --ring-mib)"
         );
         if let Some(log) = &self.log {
-            log.write(lost_line(count, REASON_KERNEL));
+            log.kernel_lost(count);
         }
         for c in &self.clients {
             c.shared.owed_kernel.fetch_add(count, Relaxed);
