@@ -436,6 +436,83 @@ fn tcp_clients_need_the_token_and_the_listener_defaults_to_loopback() {
     workload.finish();
 }
 
+/// TCP connections that have not sent their token have places of their own, for a second:
+/// however many strangers connect, root's Unix client gets in. Only clients past their token
+/// count against --max-clients, and one that closes is noticed at once.
+#[test]
+fn strangers_on_tcp_cannot_lock_out_unix_clients_and_closed_tcp_clients_go() {
+    require_root();
+    let _serial = serial();
+    let dir = TempDir::new("daemon-tcp-crowd");
+    let token = dir.join("token");
+    fs::write(&token, "s3cret-token\n").expect("token");
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let port = free_port();
+    let daemon = Daemon::start(
+        &dir,
+        &[
+            "--listen",
+            &port.to_string(),
+            "--token-file",
+            token.to_str().expect("utf-8"),
+            "--max-clients",
+            "2",
+        ],
+    );
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let silent: Vec<TcpStream> = (0..12)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // The connections past the strangers' places are refused at once.
+    wait_until(T, "the extra strangers to be refused", || {
+        daemon.metric("dualstack_clients_refused_total") >= 4
+    });
+    let root = daemon.client("");
+    daemon.wait_metric("dualstack_clients_connected", 1, T);
+    // The strangers are cut off after their second.
+    let started = Instant::now();
+    for mut stranger in silent {
+        stranger.set_read_timeout(Some(T)).expect("timeout");
+        let mut answer = String::new();
+        let _ = stranger.read_to_string(&mut answer);
+        assert!(
+            answer.is_empty() || answer.contains("\"type\":\"error\""),
+            "{answer}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(root
+        .lines()
+        .iter()
+        .all(|l| !l.contains("\"type\":\"error\"")));
+
+    let hello = json!({"token": "s3cret-token"}).to_string();
+    let tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut tcp = Client::start(tcp, &hello, true);
+    daemon.wait_metric("dualstack_clients_connected", 2, T);
+    // Past its token, a TCP client takes one of the --max-clients places.
+    let mut third = TcpStream::connect(addr).expect("connect");
+    third.set_read_timeout(Some(T)).expect("timeout");
+    writeln!(third, "{hello}").expect("send");
+    let mut answer = String::new();
+    third
+        .read_to_string(&mut answer)
+        .expect("read until closed");
+    assert!(answer.contains("too many clients"), "{answer}");
+
+    // A TCP client that closes leaves at once, without waiting for a write to fail.
+    let gone = daemon.metric("dualstack_clients_disconnected_total");
+    tcp.stop();
+    daemon.wait_metric("dualstack_clients_connected", 1, T);
+    assert_eq!(
+        daemon.metric("dualstack_clients_disconnected_total"),
+        gone + 1
+    );
+    drop(root);
+}
+
 /// The Prometheus endpoint: HELP and TYPE for every metric, counters that move.
 #[test]
 fn metrics_count_events_clients_refusals_and_the_log() {

@@ -3,7 +3,9 @@
 //!
 //! A Unix client is registered as soon as it is accepted, before its first line is read, so
 //! that it misses nothing that happened after it connected; a TCP client only once its token
-//! is checked, so that nothing is kept for a stranger.
+//! is checked, so that nothing is kept for a stranger. Until then a TCP connection holds one of
+//! a few places of its own, for at most [`AUTH_TIMEOUT`]: strangers cannot take the
+//! `--max-clients` places that root's Unix clients need.
 
 use std::{
     collections::VecDeque,
@@ -33,8 +35,15 @@ use crate::daemon::{
 
 /// How long a silent Unix client waits before it gets the defaults (everything, JSON).
 pub const GRACE: Duration = Duration::from_millis(200);
-/// How long a first line may take once started (and a TCP client's, from connect).
+/// How long a Unix client's first line may take once started.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a TCP client has, from connect, to send its first line with the token.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// TCP connections whose token is not checked yet, at most; more are refused at once.
+pub const MAX_UNAUTHENTICATED: usize = 8;
+/// How long writing to a client may make no progress before the client is dropped: one that
+/// stopped reading would otherwise keep its place and its queue for ever.
+pub const WRITE_STALL: Duration = Duration::from_secs(30);
 /// Bytes gathered into one write.
 const WRITE_BATCH: usize = 64 * 1024;
 /// Lines gathered into one write (one iovec each).
@@ -65,7 +74,10 @@ pub struct ClientContext {
     /// The token TCP clients must send.
     pub token: Option<Token>,
     next_id: AtomicU64,
+    /// Clients counted against `max_clients`: Unix ones, and TCP ones past their token.
     active: AtomicUsize,
+    /// TCP connections still to send their token.
+    unauthenticated: AtomicUsize,
 }
 
 impl ClientContext {
@@ -84,14 +96,23 @@ impl ClientContext {
             token,
             next_id: AtomicU64::new(1),
             active: AtomicUsize::new(0),
+            unauthenticated: AtomicUsize::new(0),
         }
     }
 }
 
-/// Counts a connection as active for as long as its task runs.
-struct Active<'a>(&'a AtomicUsize);
+/// One of a limited number of places, held until dropped.
+struct Place<'a>(&'a AtomicUsize);
 
-impl Drop for Active<'_> {
+impl<'a> Place<'a> {
+    /// Takes a place if fewer than `limit` are taken.
+    fn take(taken: &'a AtomicUsize, limit: usize) -> Option<Place<'a>> {
+        let place = Place(taken);
+        (taken.fetch_add(1, Relaxed) < limit).then_some(place)
+    }
+}
+
+impl Drop for Place<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Relaxed);
     }
@@ -120,27 +141,52 @@ pub async fn serve<S>(
     let id = ctx.next_id.fetch_add(1, Relaxed);
     ctx.metrics.clients_accepted.fetch_add(1, Relaxed);
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let crowded = ctx.active.fetch_add(1, Relaxed) >= ctx.max_clients;
-    let _active = Active(&ctx.active);
-    if crowded {
-        refuse(&ctx, id, &mut wr, "too many clients: try again later").await;
-        return;
-    }
-    info!("client {id} connected ({} {peer})", transport.name());
+    let crowded = "too many clients: try again later";
     let shared = Arc::new(ClientShared::new(id, transport.name(), peer));
     let (tx, rx) = mpsc::channel(ctx.queue);
-    let selection = match transport {
-        Transport::Unix => unix_request(&ctx, &shared, tx, &mut rd).await,
-        Transport::Tcp => tcp_request(&ctx, &shared, tx, &mut rd).await,
-    };
-    let selection = match selection {
-        Ok(selection) => selection,
-        Err(message) => {
-            refuse(&ctx, id, &mut wr, &message).await;
-            return;
+    let (selection, _place) = match transport {
+        Transport::Unix => {
+            let Some(place) = Place::take(&ctx.active, ctx.max_clients) else {
+                refuse(&ctx, id, &mut wr, crowded).await;
+                return;
+            };
+            info!("client {id} connected (unix {})", shared.peer);
+            match unix_request(&ctx, &shared, tx, &mut rd).await {
+                Ok(selection) => (selection, place),
+                Err(message) => {
+                    refuse(&ctx, id, &mut wr, &message).await;
+                    return;
+                }
+            }
+        }
+        Transport::Tcp => {
+            let Some(waiting) = Place::take(&ctx.unauthenticated, MAX_UNAUTHENTICATED) else {
+                let message = "too many connections waiting to authenticate: try again later";
+                refuse(&ctx, id, &mut wr, message).await;
+                return;
+            };
+            info!("client {id} connected (tcp {})", shared.peer);
+            let selection = match tcp_request(&ctx, &mut rd).await {
+                Ok(selection) => selection,
+                Err(message) => {
+                    refuse(&ctx, id, &mut wr, &message).await;
+                    return;
+                }
+            };
+            drop(waiting);
+            let Some(place) = Place::take(&ctx.active, ctx.max_clients) else {
+                refuse(&ctx, id, &mut wr, crowded).await;
+                return;
+            };
+            let _ = ctx.control.send(Control::Register {
+                shared: Arc::clone(&shared),
+                tx,
+                selection: Some(selection.clone()),
+            });
+            (selection, place)
         }
     };
-    let end = stream_events(&mut rd, &mut wr, fd, rx, &shared, &selection).await;
+    let end = stream_events(&mut rd, &mut wr, fd, transport, rx, &shared, &selection).await;
     let _ = ctx.control.send(Control::Remove { id });
     match end {
         End::Shutdown => {
@@ -188,14 +234,13 @@ async fn unix_request<R: AsyncRead + Unpin>(
     selection
 }
 
-/// A TCP client: its first line must carry the token; registered only once it has.
+/// A TCP client's request: its first line, which must carry the token, within
+/// [`AUTH_TIMEOUT`] of connecting.
 async fn tcp_request<R: AsyncRead + Unpin>(
     ctx: &ClientContext,
-    shared: &Arc<ClientShared>,
-    tx: mpsc::Sender<Item>,
     rd: &mut R,
 ) -> Result<Selection, String> {
-    let line = first_line(rd, None, LINE_TIMEOUT).await?;
+    let line = first_line(rd, None, AUTH_TIMEOUT).await?;
     let request = parse_request(line.as_deref().unwrap_or_default()).map_err(|e| e.to_string())?;
     let sent = request.token.as_deref().unwrap_or_default().as_bytes();
     let known = ctx.token.as_ref().map(|t| t.0.as_slice());
@@ -203,11 +248,6 @@ async fn tcp_request<R: AsyncRead + Unpin>(
         ctx.metrics.auth_failures.fetch_add(1, Relaxed);
         return Err("authentication failed: wrong or missing token".into());
     }
-    let _ = ctx.control.send(Control::Register {
-        shared: Arc::clone(shared),
-        tx,
-        selection: Some(request.selection.clone()),
-    });
     Ok(request.selection)
 }
 
@@ -225,7 +265,8 @@ async fn refuse<W: AsyncWrite + Unpin>(ctx: &ClientContext, id: u64, wr: &mut W,
 
 /// Reads the first line: Ok(None) when a Unix client (`grace` given) sent nothing in time or
 /// closed its side; Err with the message to send back when the line is too long, incomplete in
-/// time, or (TCP) missing. Bytes after the newline are ignored.
+/// time, or (TCP) missing. `line_timeout` counts from the first byte after a grace period, else
+/// from now. Bytes after the newline are ignored.
 async fn first_line<R: AsyncRead + Unpin>(
     rd: &mut R,
     grace: Option<Duration>,
@@ -233,6 +274,7 @@ async fn first_line<R: AsyncRead + Unpin>(
 ) -> Result<Option<Vec<u8>>, String> {
     let mut line = Vec::new();
     let mut chunk = [0u8; 4096];
+    let start = Instant::now();
     let first = tokio::time::timeout(grace.unwrap_or(line_timeout), rd.read(&mut chunk)).await;
     let n = match first {
         Err(_) | Ok(Ok(0)) if grace.is_some() => return Ok(None),
@@ -242,7 +284,11 @@ async fn first_line<R: AsyncRead + Unpin>(
         Ok(Ok(n)) => n,
     };
     line.extend_from_slice(&chunk[..n]);
-    let deadline = Instant::now() + line_timeout;
+    let deadline = if grace.is_some() {
+        Instant::now()
+    } else {
+        start
+    } + line_timeout;
     loop {
         if let Some(end) = line.iter().position(|&b| b == b'\n') {
             line.truncate(end);
@@ -272,6 +318,7 @@ async fn stream_events<R, W>(
     rd: &mut R,
     wr: &mut W,
     fd: RawFd,
+    transport: Transport,
     mut rx: mpsc::Receiver<Item>,
     shared: &ClientShared,
     selection: &Selection,
@@ -318,7 +365,7 @@ where
             }
         }
         if !out.is_empty() {
-            if let Err(err) = write_queued(wr, &mut out).await {
+            if let Err(err) = write_queued(wr, &mut out, WRITE_STALL).await {
                 return End::Gone(err.to_string());
             }
             out_bytes = 0;
@@ -334,8 +381,13 @@ where
             },
             () = shared.wake.notified() => {}
             read = rd.read(&mut scratch), if reading => match read {
-                // Input after the first line is ignored; its end may mean the peer is gone.
-                Ok(0) if peer_hung_up(fd) => return End::Gone("connection closed".into()),
+                // Input after the first line is ignored; its end may mean the peer is gone. A TCP
+                // FIN cannot tell a closed peer from a half-closed one, and a closed one would
+                // only be noticed at the next write, which for a quiet filter may never come:
+                // TCP clients keep their side open, and its end is theirs.
+                Ok(0) if transport == Transport::Tcp || peer_hung_up(fd) => {
+                    return End::Gone("connection closed".into());
+                }
                 Ok(0) => reading = false,
                 Ok(_) => {}
                 Err(err) => return End::Gone(err.to_string()),
@@ -344,15 +396,25 @@ where
     }
 }
 
-/// Writes every queued line, with as few system calls as the socket allows.
+/// Writes every queued line, with as few system calls as the socket allows; fails when a
+/// write makes no progress for `stall`.
 async fn write_queued<W: AsyncWrite + Unpin>(
     wr: &mut W,
     out: &mut VecDeque<Bytes>,
+    stall: Duration,
 ) -> io::Result<()> {
+    let stalled = || {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("it took nothing for {stall:?}: not reading"),
+        )
+    };
     while !out.is_empty() {
         let mut written = {
             let slices: Vec<IoSlice<'_>> = out.iter().map(|b| IoSlice::new(b)).collect();
-            wr.write_vectored(&slices).await?
+            tokio::time::timeout(stall, wr.write_vectored(&slices))
+                .await
+                .map_err(|_| stalled())??
         };
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
@@ -368,11 +430,13 @@ async fn write_queued<W: AsyncWrite + Unpin>(
             }
         }
     }
-    wr.flush().await
+    tokio::time::timeout(stall, wr.flush())
+        .await
+        .map_err(|_| stalled())?
 }
 
 /// True when the peer closed its whole connection rather than only its sending side: a Unix
-/// stream socket then polls POLLHUP (TCP does not say; a later write will).
+/// stream socket then polls POLLHUP (`printf '{}' | socat ...` only closes its sending side).
 fn peer_hung_up(fd: RawFd) -> bool {
     let mut pfd = libc::pollfd {
         fd,
@@ -450,9 +514,46 @@ mod tests {
                 b.read_to_end(&mut got).await.unwrap();
                 got
             });
-            write_queued(&mut a, &mut out).await.unwrap();
+            write_queued(&mut a, &mut out, WRITE_STALL).await.unwrap();
             drop(a);
             assert_eq!(reader.await.unwrap(), b"one\ntwo\nthree\n");
+        });
+    }
+
+    fn lines(n: usize) -> VecDeque<Bytes> {
+        (0..n).map(|i| Bytes::from(format!("line {i}\n"))).collect()
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_fails_the_write_after_the_stall_time() {
+        rt().block_on(async {
+            let (mut a, _b) = tokio::io::duplex(64);
+            let mut out = lines(100);
+            let stall = Duration::from_millis(100);
+            let err = write_queued(&mut a, &mut out, stall).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        });
+    }
+
+    #[test]
+    fn a_slow_reader_that_keeps_reading_is_not_stalled() {
+        rt().block_on(async {
+            let (mut a, mut b) = tokio::io::duplex(64);
+            let mut out = lines(100);
+            let want: usize = out.iter().map(Bytes::len).sum();
+            let reader = tokio::spawn(async move {
+                let mut got = 0;
+                let mut chunk = [0u8; 64];
+                while got < want {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    got += b.read(&mut chunk).await.unwrap();
+                }
+            });
+            // Each write waits for the reader, but the whole takes longer than the stall time.
+            write_queued(&mut a, &mut out, Duration::from_millis(50))
+                .await
+                .unwrap();
+            reader.await.unwrap();
         });
     }
 }

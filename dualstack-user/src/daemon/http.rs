@@ -1,28 +1,49 @@
 //! A tiny HTTP/1.1 server for `GET /metrics`: one request per connection, then close.
 //!
-//! Scrapers send one short GET; anything else gets a plain error status. Requests are read with
-//! a size cap and a deadline, since anyone who can reach the port can connect.
+//! Scrapers send one short GET; anything else gets a plain error status. Anyone who can reach
+//! the port can connect, so requests are read with a size cap and a short deadline, and only a
+//! few are served at once: more are answered 503 and closed at once, so that idle connections
+//! cannot use up the descriptors the daemon needs for its clients.
 
-use std::{sync::Arc, time::Duration};
+use std::{io::Write as _, sync::Arc, time::Duration};
 
 use log::{debug, warn};
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::{TcpListener, TcpStream},
+    sync::Semaphore,
 };
 
 use crate::daemon::metrics::Metrics;
 
 const MAX_REQUEST: usize = 8 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// A scraper sends its request at once.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+/// The response is a few KiB, but its reader may be slow.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests served at once.
+const MAX_CONCURRENT: usize = 32;
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+                      Connection: close\r\n\r\n";
 
 /// Serves `/metrics` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    let places = Arc::new(Semaphore::new(MAX_CONCURRENT));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
+                    debug!("metrics request from {peer}: {MAX_CONCURRENT} already in progress");
+                    // Best effort and without waiting: a new socket's buffer takes these few
+                    // bytes (written on the plain socket, whose readiness is known).
+                    if let Ok(stream) = stream.into_std() {
+                        let _ = (&stream).write(BUSY);
+                    }
+                    continue;
+                };
                 let metrics = Arc::clone(&metrics);
                 tokio::spawn(async move {
+                    let _place = place;
                     if let Err(err) = answer(stream, &metrics).await {
                         debug!("metrics request from {peer}: {err}");
                     }
@@ -52,8 +73,12 @@ async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+    tokio::time::timeout(RESPONSE_TIMEOUT, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "response timed out"))?
 }
 
 /// The request head, up to its blank line (or whatever came before the cap or EOF).
@@ -104,7 +129,51 @@ fn route(head: &[u8]) -> Route {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
+
+    /// Reads until the server closes; what it sent.
+    async fn answer_of(stream: &mut TcpStream) -> String {
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got).await;
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    #[test]
+    fn idle_connections_cannot_pile_up() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(serve(listener, Arc::new(Metrics::default())));
+            let start = Instant::now();
+            let mut idle = Vec::new();
+            for _ in 0..MAX_CONCURRENT + 8 {
+                idle.push(TcpStream::connect(addr).await.unwrap());
+            }
+            // The ones past the limit are told so at once.
+            for stream in &mut idle[MAX_CONCURRENT..] {
+                assert!(answer_of(stream).await.starts_with("HTTP/1.1 503"));
+            }
+            assert!(start.elapsed() < REQUEST_TIMEOUT);
+            // The others are closed after the request deadline, and a scrape gets through.
+            for stream in &mut idle[..MAX_CONCURRENT] {
+                assert_eq!(answer_of(stream).await, "");
+            }
+            assert!(start.elapsed() < REQUEST_TIMEOUT * 2);
+            let mut scrape = TcpStream::connect(addr).await.unwrap();
+            scrape
+                .write_all(b"GET /metrics HTTP/1.1\r\n\r\n")
+                .await
+                .unwrap();
+            assert!(answer_of(&mut scrape).await.starts_with("HTTP/1.1 200 OK"));
+            server.abort();
+        });
+    }
 
     #[test]
     fn routes() {

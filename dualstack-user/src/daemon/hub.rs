@@ -32,6 +32,9 @@ const YIELD_EVERY: usize = 64;
 
 pub const REASON_SLOW: &str = "client too slow";
 pub const REASON_KERNEL: &str = "kernel ring buffer full";
+/// Events a client wanted that its queue had no room for while the hub still sent it
+/// everything, before its first line said what it wants.
+pub const REASON_EARLY: &str = "dropped before the filter was known";
 
 /// What a client queue holds.
 #[derive(Debug)]
@@ -53,6 +56,7 @@ pub struct ClientShared {
     drops: AtomicU64,
     owed_slow: AtomicU64,
     owed_kernel: AtomicU64,
+    owed_early: AtomicU64,
     /// Wakes the writer when something is owed while its queue is idle.
     pub wake: Notify,
 }
@@ -66,6 +70,7 @@ impl ClientShared {
             drops: AtomicU64::new(0),
             owed_slow: AtomicU64::new(0),
             owed_kernel: AtomicU64::new(0),
+            owed_early: AtomicU64::new(0),
             wake: Notify::new(),
         }
     }
@@ -79,11 +84,16 @@ impl ClientShared {
     /// hub and writer ran on different threads).
     pub fn take_owed(&self) -> impl Iterator<Item = Bytes> {
         let kernel = self.owed_kernel.swap(0, Relaxed);
+        let early = self.owed_early.swap(0, Relaxed);
         let slow = self.owed_slow.swap(0, Relaxed);
-        [(kernel, REASON_KERNEL), (slow, REASON_SLOW)]
-            .into_iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, reason)| lost_line(n, reason))
+        [
+            (kernel, REASON_KERNEL),
+            (early, REASON_EARLY),
+            (slow, REASON_SLOW),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, reason)| lost_line(n, reason))
     }
 }
 
@@ -109,6 +119,47 @@ struct Client {
     shared: Arc<ClientShared>,
     tx: mpsc::Sender<Item>,
     selection: Option<Selection>,
+    /// Events that found the queue full before the selection was known: whether they were
+    /// lost to the client depends on its filter, so they are judged once it arrives. At most
+    /// a queue's worth; past that only counted in `early_uncounted`.
+    early: Vec<Arc<Prepared>>,
+    early_uncounted: u64,
+}
+
+impl Client {
+    /// An event that found the queue full.
+    fn overflow(&mut self, item: Item, metrics: &Metrics) {
+        match item {
+            Item::Undecided(prepared) if self.early.len() < self.tx.max_capacity() => {
+                self.early.push(prepared);
+            }
+            Item::Undecided(_) => self.early_uncounted += 1,
+            Item::Line(_) => {
+                self.shared.drops.fetch_add(1, Relaxed);
+                self.shared.owed_slow.fetch_add(1, Relaxed);
+                metrics.client_drops.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Takes the selection, and counts as lost the early overflow it would have kept (all of
+    /// what could not be kept to judge: it may have matched).
+    fn decide(&mut self, selection: Selection, metrics: &Metrics) {
+        let matched = self
+            .early
+            .drain(..)
+            .filter(|p| selection.matches(&p.event))
+            .count() as u64;
+        let lost = matched + std::mem::take(&mut self.early_uncounted);
+        self.early = Vec::new();
+        self.selection = Some(selection);
+        if lost > 0 {
+            self.shared.drops.fetch_add(lost, Relaxed);
+            self.shared.owed_early.fetch_add(lost, Relaxed);
+            metrics.client_drops.fetch_add(lost, Relaxed);
+            self.shared.wake.notify_one();
+        }
+    }
 }
 
 /// The clients, the log and the counters an event goes to.
@@ -141,11 +192,13 @@ impl Hub {
                     shared,
                     tx,
                     selection,
+                    early: Vec::new(),
+                    early_uncounted: 0,
                 });
             }
             Control::Decide { id, selection } => {
                 if let Some(c) = self.clients.iter_mut().find(|c| c.shared.id == id) {
-                    c.selection = Some(selection);
+                    c.decide(selection, &self.metrics);
                 }
             }
             Control::Remove { id } => self.remove(id),
@@ -175,7 +228,7 @@ impl Hub {
             log.write(prepared.json().clone());
         }
         let mut closed = Vec::new();
-        for c in &self.clients {
+        for c in &mut self.clients {
             let item = match &c.selection {
                 None => Item::Undecided(Arc::clone(&prepared)),
                 Some(s) if s.matches(&prepared.event) => {
@@ -185,11 +238,7 @@ impl Hub {
             };
             match c.tx.try_send(item) {
                 Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    c.shared.drops.fetch_add(1, Relaxed);
-                    c.shared.owed_slow.fetch_add(1, Relaxed);
-                    self.metrics.client_drops.fetch_add(1, Relaxed);
-                }
+                Err(TrySendError::Full(item)) => c.overflow(item, &self.metrics),
                 Err(TrySendError::Closed(_)) => closed.push(c.shared.id),
             }
         }
@@ -205,7 +254,7 @@ impl Hub {
             "the kernel dropped {count} events: its ring buffer was full (try a larger --ring-mib)"
         );
         if let Some(log) = &self.log {
-            log.write(lost_line(count, REASON_KERNEL));
+            log.kernel_lost(count);
         }
         for c in &self.clients {
             c.shared.owed_kernel.fetch_add(count, Relaxed);
@@ -346,6 +395,42 @@ mod tests {
             (Some(4), Some(REASON_KERNEL))
         );
         assert_eq!(metrics.kernel_drops.load(Relaxed), 4);
+    }
+
+    #[test]
+    fn events_lost_before_the_filter_is_known_count_only_if_the_filter_wants_them() {
+        let (mut hub, metrics) = hub();
+        let (early, mut rx) = client(&mut hub, 1, 2, None);
+        for pid in [7, 8, 7, 8, 7] {
+            hub.publish(close(pid));
+        }
+        let only_7 = Selection {
+            filter: Filter {
+                pids: BTreeSet::from([7]),
+                ..Filter::default()
+            },
+            format: WireFormat::Json,
+        };
+        hub.control(Control::Decide {
+            id: 1,
+            selection: only_7,
+        });
+        // The queue kept pids 7 and 8; of the three it had no room for, two were 7.
+        let lost = owed(&early);
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert_eq!(
+            (lost[0]["count"].as_u64(), lost[0]["reason"].as_str()),
+            (Some(2), Some(REASON_EARLY))
+        );
+        assert_eq!((early.drops(), metrics.client_drops.load(Relaxed)), (2, 2));
+        // Once decided, a full queue is the client's own slowness.
+        hub.publish(close(7));
+        assert!(matches!(rx.try_recv(), Ok(Item::Undecided(_))));
+        assert_eq!(
+            owed(&early)[0]["reason"].as_str(),
+            Some(REASON_SLOW),
+            "the queue still held one event and had no room for the new one"
+        );
     }
 
     #[test]

@@ -3,28 +3,36 @@
 //!
 //! The log does blocking file I/O (and rotation, compression); on its own thread it can never
 //! stall the hub, and when it falls behind the hub drops lines for it (counted in
-//! `dualstack_log_lines_dropped_total`) instead of waiting. The sink is opened in exactly one
-//! place, [`open_event_log`].
+//! `dualstack_log_lines_dropped_total`) instead of waiting. Whatever is dropped, by the hub or
+//! by a failing disk, is also told in the log itself by a `lost` record as soon as it can be
+//! written, so that a reader of the log knows it is not complete. The sink is opened in exactly
+//! one place, [`open_event_log`].
 
 use std::{
     fmt,
     sync::{
-        atomic::Ordering::Relaxed,
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
         mpsc::{self, Receiver, SyncSender, TrySendError},
         Arc,
     },
     thread::JoinHandle,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 
 use crate::{
-    daemon::{config::LogSettings, metrics::Metrics, Error},
+    daemon::{config::LogSettings, hub::REASON_KERNEL, metrics::Metrics, Error},
+    format::json::lost_record,
     sink::event_log::{EventLog, LogError, LogPolicy, FLUSH_INTERVAL},
 };
 
 /// Lines waiting for the log thread before the hub drops them.
 pub const LOG_QUEUE: usize = 16 * 1024;
+/// How long the daemon waits at exit for the log thread to write what it holds. Long enough
+/// for a flush and a rotated file's compression, short of systemd's `TimeoutStopSec` (15 s); a
+/// thread stuck on a dead disk past it is left behind rather than holding the exit.
+pub const CLOSE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What a sink has done so far (the fields of the event log's `LogStats`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -113,56 +121,160 @@ pub fn open_event_log(settings: &LogSettings) -> Result<EventLog, Error> {
     Ok(log)
 }
 
+/// Why events are missing from the log, as told in its `lost` records.
+pub const REASON_QUEUE_FULL: &str = "event log queue full";
+pub const REASON_UNWRITABLE: &str = "event log unwritable";
+/// How often, at most lines or time apart, the log thread refreshes its metrics while busy.
+const STATS_EVERY_LINES: u32 = 1024;
+const STATS_EVERY: Duration = Duration::from_millis(250);
+
 enum LogMsg {
     Line(Bytes),
+    Lost(Owed, u64),
     Reopen,
+}
+
+/// A count of events missing from the log, not yet told in it.
+#[derive(Clone, Copy)]
+enum Owed {
+    /// Lines the hub dropped because the log queue was full.
+    QueueFull,
+    /// Kernel drops whose own record found the queue full.
+    Kernel,
+}
+
+impl Owed {
+    const ALL: [Owed; 2] = [Owed::QueueFull, Owed::Kernel];
+
+    fn reason(self) -> &'static str {
+        match self {
+            Owed::QueueFull => REASON_QUEUE_FULL,
+            Owed::Kernel => REASON_KERNEL,
+        }
+    }
+}
+
+/// What the hub and the log thread share besides the queue.
+#[derive(Default)]
+struct Shared {
+    /// Set when a reopen could not be queued; the thread looks at it on every turn.
+    reopen: AtomicBool,
+    owed: [AtomicU64; Owed::ALL.len()],
+}
+
+impl Shared {
+    fn owed(&self, kind: Owed) -> &AtomicU64 {
+        &self.owed[kind as usize]
+    }
 }
 
 /// The hub's end of the log thread.
 pub struct LogHandle {
     tx: Option<SyncSender<LogMsg>>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnects when the thread ends: lets [`LogHandle::close`] wait with a deadline.
+    done: Receiver<()>,
+    shared: Arc<Shared>,
+    close_deadline: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl LogHandle {
     /// Starts the log thread writing to `sink`.
     pub fn spawn<S: LineSink>(sink: S, metrics: Arc<Metrics>) -> std::io::Result<LogHandle> {
-        let (tx, rx) = mpsc::sync_channel(LOG_QUEUE);
-        let thread_metrics = Arc::clone(&metrics);
+        LogHandle::spawn_with(sink, metrics, LOG_QUEUE, CLOSE_DEADLINE)
+    }
+
+    fn spawn_with<S: LineSink>(
+        sink: S,
+        metrics: Arc<Metrics>,
+        queue: usize,
+        close_deadline: Duration,
+    ) -> std::io::Result<LogHandle> {
+        let (tx, rx) = mpsc::sync_channel(queue);
+        let (done_tx, done) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let writer = Writer::new(sink, Arc::clone(&shared), Arc::clone(&metrics));
         let thread = std::thread::Builder::new()
             .name("dualstack-log".into())
-            .spawn(move || log_thread(sink, &rx, &thread_metrics))?;
+            .spawn(move || {
+                let _done = done_tx;
+                writer.run(&rx);
+            })?;
         Ok(LogHandle {
             tx: Some(tx),
             thread: Some(thread),
+            done,
+            shared,
+            close_deadline,
             metrics,
         })
     }
 
-    /// Hands a line to the log thread, or drops (and counts) it when the thread is behind.
+    /// Hands a line to the log thread, or drops (and counts) it when the thread is behind. The
+    /// count goes into the log too, in a `lost` record ahead of the next line handed over.
     pub fn write(&self, line: Bytes) {
         let Some(tx) = &self.tx else { return };
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            tx.try_send(LogMsg::Line(line))
-        {
+        if !self.settle(tx) || tx.try_send(LogMsg::Line(line)).is_err() {
             self.metrics.log_queue_drops.fetch_add(1, Relaxed);
+            self.shared.owed(Owed::QueueFull).fetch_add(1, Relaxed);
         }
     }
 
-    /// Asks the log thread to reopen its file, after the lines already handed over.
+    /// Tells the log that the kernel dropped `count` events; with the queue full the count is
+    /// kept and told later, like dropped lines.
+    pub fn kernel_lost(&self, count: u64) {
+        let Some(tx) = &self.tx else { return };
+        if !self.settle(tx) || tx.try_send(LogMsg::Lost(Owed::Kernel, count)).is_err() {
+            self.shared.owed(Owed::Kernel).fetch_add(count, Relaxed);
+        }
+    }
+
+    /// Hands over the `lost` records owed, so that they land where the events went missing.
+    /// False while the queue is still full.
+    fn settle(&self, tx: &SyncSender<LogMsg>) -> bool {
+        for kind in Owed::ALL {
+            let owed = self.shared.owed(kind);
+            if owed.load(Relaxed) == 0 {
+                continue;
+            }
+            let count = owed.swap(0, Relaxed);
+            if count > 0 && tx.try_send(LogMsg::Lost(kind, count)).is_err() {
+                owed.fetch_add(count, Relaxed);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Asks the log thread to reopen its file, after the lines already handed over. Never
+    /// waits: this runs on the thread that reads the kernel and serves every client, and the log
+    /// thread may be stuck on a slow disk. With the queue full the reopen is flagged instead and
+    /// happens at the thread's next turn, ahead of the queued lines.
     pub fn reopen(&self) {
         if let Some(tx) = &self.tx {
-            // Blocks at most until the thread takes one line: rare, and keeps the order.
-            let _ = tx.send(LogMsg::Reopen);
+            if let Err(TrySendError::Full(_)) = tx.try_send(LogMsg::Reopen) {
+                self.shared.reopen.store(true, Relaxed);
+            }
         }
     }
 
-    /// Lets the thread write and flush what it has, and waits for it.
+    /// Lets the thread write and flush what it has, and waits for it, at most until the close
+    /// deadline: a log on a disk that no longer answers must not keep the daemon from exiting.
     pub fn close(&mut self) {
         self.tx = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        match self.done.recv_timeout(self.close_deadline) {
+            Err(mpsc::RecvTimeoutError::Timeout) => log::warn!(
+                "event log: still writing after {:?}, exiting without it (its last lines may be \
+                 lost)",
+                self.close_deadline
+            ),
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = thread.join();
+            }
         }
     }
 }
@@ -173,50 +285,169 @@ impl Drop for LogHandle {
     }
 }
 
-fn log_thread<S: LineSink>(mut sink: S, rx: &Receiver<LogMsg>, metrics: &Metrics) {
-    let mut errors = ErrorReport::default();
-    let mut dirty = false;
-    loop {
-        // The sink writes its buffer every FLUSH_INTERVAL while lines arrive; when none do, ask
-        // it at that pace too, so that no line waits long in memory.
-        let msg = match rx.try_recv() {
-            Ok(msg) => msg,
-            Err(mpsc::TryRecvError::Empty) => {
-                if dirty {
-                    errors.note(sink.flush_if_due(), "write");
-                    metrics.set_log_stats(sink.stats());
-                }
-                match rx.recv_timeout(FLUSH_INTERVAL) {
-                    Ok(msg) => msg,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        errors.note(sink.flush_if_due(), "write");
-                        metrics.set_log_stats(sink.stats());
-                        continue;
+/// The log thread's state.
+struct Writer<S> {
+    sink: S,
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    errors: ErrorReport,
+    /// Lines were written since the last reopen: the sink has work to do while idle.
+    dirty: bool,
+    /// A sink call failed since its dropped lines were last told in the log.
+    troubled: bool,
+    /// The sink's `lines_dropped` already told in the log (or owed no record: its own).
+    dropped_told: u64,
+    record: Vec<u8>,
+    lines_since_stats: u32,
+    stats_at: Instant,
+}
+
+impl<S: LineSink> Writer<S> {
+    fn new(sink: S, shared: Arc<Shared>, metrics: Arc<Metrics>) -> Writer<S> {
+        Writer {
+            sink,
+            shared,
+            metrics,
+            errors: ErrorReport::default(),
+            dirty: false,
+            troubled: false,
+            dropped_told: 0,
+            record: Vec::with_capacity(96),
+            lines_since_stats: 0,
+            stats_at: Instant::now(),
+        }
+    }
+
+    fn run(mut self, rx: &Receiver<LogMsg>) {
+        loop {
+            if self.shared.reopen.swap(false, Relaxed) {
+                self.reopen();
+            }
+            // The sink writes its buffer every FLUSH_INTERVAL while lines arrive; when none do,
+            // ask it at that pace too, so that no line waits long in memory.
+            let msg = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(mpsc::TryRecvError::Empty) => {
+                    // Nothing is queued, so what is owed follows every line it was dropped after.
+                    // A failing log is not asked to write records it would only drop again: they
+                    // wait for a line to get through.
+                    if !self.troubled {
+                        self.write_owed();
                     }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    if self.dirty {
+                        let flushed = self.sink.flush_if_due();
+                        self.note(flushed, "write");
+                        self.refresh_stats();
+                    }
+                    match rx.recv_timeout(FLUSH_INTERVAL) {
+                        Ok(msg) => msg,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            let flushed = self.sink.flush_if_due();
+                            self.note(flushed, "write");
+                            self.refresh_stats();
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
                 }
-            }
-            Err(mpsc::TryRecvError::Disconnected) => break,
-        };
-        match msg {
-            LogMsg::Line(line) => {
-                errors.note(sink.write_line(&line), "write");
-                dirty = true;
-            }
-            LogMsg::Reopen => {
-                errors.note(sink.flush(), "flush");
-                match sink.reopen() {
-                    Ok(()) => log::info!("event log reopened"),
-                    Err(err) => log::warn!("event log: reopen failed: {err}"),
+                Err(mpsc::TryRecvError::Disconnected) => break,
+            };
+            match msg {
+                LogMsg::Line(line) => self.write(&line),
+                LogMsg::Lost(kind, count) => {
+                    if !self.write_record(count, kind.reason()) {
+                        self.shared.owed(kind).fetch_add(count, Relaxed);
+                    }
                 }
-                metrics.set_log_stats(sink.stats());
-                dirty = false;
+                LogMsg::Reopen => self.reopen(),
+            }
+        }
+        self.write_owed();
+        if self.troubled {
+            self.tell_sink_drops();
+        }
+        let flushed = self.sink.flush();
+        self.note(flushed, "flush");
+        self.metrics.set_log_stats(self.sink.stats());
+        self.errors.note(self.sink.close(), "close");
+    }
+
+    fn write(&mut self, line: &[u8]) {
+        let result = self.sink.write_line(line);
+        let written = result.is_ok();
+        self.note(result, "write");
+        self.dirty = true;
+        if written && self.troubled {
+            self.tell_sink_drops();
+        }
+        // Under a steady load the queue is never empty: the metrics must not wait for it.
+        self.lines_since_stats += 1;
+        if self.lines_since_stats >= STATS_EVERY_LINES || self.stats_at.elapsed() >= STATS_EVERY {
+            self.refresh_stats();
+        }
+    }
+
+    /// Writes a `lost` record. False when the log did not take it: its count is then owed
+    /// again, and the record's own line is not counted as a lost event.
+    fn write_record(&mut self, count: u64, reason: &str) -> bool {
+        self.record.clear();
+        lost_record(&mut self.record, count, reason);
+        let result = self.sink.write_line(&self.record);
+        let written = result.is_ok();
+        if !written {
+            self.dropped_told += 1;
+        }
+        self.note(result, "write");
+        written
+    }
+
+    /// Writes the records the hub could not hand over itself.
+    fn write_owed(&mut self) {
+        for kind in Owed::ALL {
+            let count = self.shared.owed(kind).swap(0, Relaxed);
+            if count > 0 && !self.write_record(count, kind.reason()) {
+                self.shared.owed(kind).fetch_add(count, Relaxed);
             }
         }
     }
-    errors.note(sink.flush(), "flush");
-    metrics.set_log_stats(sink.stats());
-    errors.note(sink.close(), "close");
+
+    /// Tells in the log how many lines the sink dropped while it was failing.
+    fn tell_sink_drops(&mut self) {
+        self.troubled = false;
+        let dropped = self.sink.stats().lines_dropped;
+        let count = dropped.saturating_sub(self.dropped_told);
+        self.dropped_told = dropped;
+        if count > 0 && !self.write_record(count, REASON_UNWRITABLE) {
+            self.dropped_told -= count;
+        }
+    }
+
+    fn note<E: fmt::Display>(&mut self, result: Result<(), E>, what: &str) {
+        if result.is_err() {
+            self.troubled = true;
+        }
+        self.errors.note(result, what);
+    }
+
+    fn reopen(&mut self) {
+        let flushed = self.sink.flush();
+        self.note(flushed, "flush");
+        match self.sink.reopen() {
+            Ok(()) => log::info!("event log reopened"),
+            Err(err) => {
+                self.troubled = true;
+                log::warn!("event log: reopen failed: {err}");
+            }
+        }
+        self.refresh_stats();
+        self.dirty = false;
+    }
+
+    fn refresh_stats(&mut self) {
+        self.metrics.set_log_stats(self.sink.stats());
+        self.lines_since_stats = 0;
+        self.stats_at = Instant::now();
+    }
 }
 
 /// Logs a sink error when it differs from the previous one, not once per line.
@@ -242,9 +473,244 @@ impl ErrorReport {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Condvar, Mutex};
 
     use super::*;
+
+    /// A sink that writes (records) only as many lines as it is allowed to, and otherwise
+    /// waits, as a log on a disk that stopped answering does.
+    #[derive(Clone, Default)]
+    struct Gated(Arc<Gate>);
+
+    #[derive(Default)]
+    struct Gate {
+        /// The lines written, and how many may be.
+        state: Mutex<(Vec<String>, usize)>,
+        turn: Condvar,
+    }
+
+    impl Gated {
+        fn allow(&self, lines: usize) {
+            self.0.state.lock().unwrap().1 = lines;
+            self.0.turn.notify_all();
+        }
+
+        fn written(&self) -> Vec<String> {
+            self.0.state.lock().unwrap().0.clone()
+        }
+
+        /// Waits until the sink holds `lines` lines.
+        fn wait_for(&self, lines: usize) {
+            let start = Instant::now();
+            while self.written().len() < lines {
+                assert!(start.elapsed() < Duration::from_secs(5), "sink stuck");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    impl LineSink for Gated {
+        type Error = String;
+        fn write_line(&mut self, line: &[u8]) -> Result<(), String> {
+            let mut state = self.0.state.lock().unwrap();
+            while state.0.len() >= state.1 {
+                state = self.0.turn.wait(state).unwrap();
+            }
+            state.0.push(String::from_utf8_lossy(line).into_owned());
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn flush_if_due(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn reopen(&mut self) -> Result<(), String> {
+            self.0.state.lock().unwrap().0.push("reopen".into());
+            Ok(())
+        }
+        fn stats(&self) -> SinkStats {
+            SinkStats {
+                lines_written: self.0.state.lock().unwrap().0.len() as u64,
+                ..SinkStats::default()
+            }
+        }
+    }
+
+    fn line(i: usize) -> Bytes {
+        Bytes::from(format!("{i}\n"))
+    }
+
+    fn lost(line: &str) -> (u64, String) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["type"], "lost", "{line}");
+        (
+            v["count"].as_u64().unwrap(),
+            v["reason"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    #[test]
+    fn lines_the_queue_had_no_room_for_are_told_in_the_log_where_they_went_missing() {
+        let sink = Gated::default();
+        let metrics = Arc::new(Metrics::default());
+        let mut log = LogHandle::spawn_with(
+            sink.clone(),
+            Arc::clone(&metrics),
+            4,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        for i in 0..10 {
+            log.write(line(i));
+        }
+        // The kernel's own record finds the queue full too.
+        log.kernel_lost(5);
+        sink.allow(usize::MAX);
+        let kept = 10 - usize::try_from(metrics.log_queue_drops.load(Relaxed)).unwrap();
+        sink.wait_for(kept);
+        log.write(line(10));
+        log.close();
+        let written = sink.written();
+        let expected: Vec<String> = (0..kept).map(|i| format!("{i}\n")).collect();
+        assert_eq!(written[..kept], expected[..], "{written:?}");
+        // The hub and the log thread may each hand over one of the two: in either order.
+        let mut records = [lost(&written[kept]), lost(&written[kept + 1])];
+        let mut expected = [
+            (5, REASON_KERNEL.to_owned()),
+            ((10 - kept) as u64, REASON_QUEUE_FULL.to_owned()),
+        ];
+        records.sort();
+        expected.sort();
+        assert_eq!(records, expected);
+        assert_eq!(written[kept + 2..], ["10\n"]);
+    }
+
+    /// A sink that fails the writes it is told to, dropping those lines as the event log does.
+    #[derive(Clone, Default)]
+    struct Failing(Arc<Mutex<FailingState>>);
+
+    #[derive(Default)]
+    struct FailingState {
+        written: Vec<String>,
+        /// Whether each write succeeds, taken from the end; past them all do.
+        outcomes: Vec<bool>,
+        dropped: u64,
+    }
+
+    impl LineSink for Failing {
+        type Error = String;
+        fn write_line(&mut self, line: &[u8]) -> Result<(), String> {
+            let mut state = self.0.lock().unwrap();
+            if state.outcomes.pop().unwrap_or(true) {
+                state
+                    .written
+                    .push(String::from_utf8_lossy(line).into_owned());
+                Ok(())
+            } else {
+                state.dropped += 1;
+                Err("disk full".into())
+            }
+        }
+        fn flush(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn flush_if_due(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn reopen(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn stats(&self) -> SinkStats {
+            SinkStats {
+                lines_dropped: self.0.lock().unwrap().dropped,
+                ..SinkStats::default()
+            }
+        }
+    }
+
+    #[test]
+    fn lines_a_failing_disk_dropped_are_told_once_it_writes_again() {
+        let sink = Failing::default();
+        // Taken from the end: the first three writes fail, then the record of them does too.
+        sink.0.lock().unwrap().outcomes = vec![true, true, false, true, false, false, false];
+        let metrics = Arc::new(Metrics::default());
+        let mut log = LogHandle::spawn(sink.clone(), metrics).unwrap();
+        for i in 0..5 {
+            log.write(line(i));
+        }
+        log.write(line(5));
+        log.close();
+        let written = sink.0.lock().unwrap().written.clone();
+        assert_eq!(written[0], "3\n", "{written:?}");
+        // The record that failed is not counted as a lost event, and its count is told again.
+        assert_eq!(written[1], "4\n", "{written:?}");
+        assert_eq!(lost(&written[2]), (3, REASON_UNWRITABLE.to_owned()));
+        assert_eq!(written[3..], ["5\n"]);
+    }
+
+    #[test]
+    fn metrics_follow_a_busy_log_whose_queue_never_empties() {
+        let sink = Gated::default();
+        let metrics = Arc::new(Metrics::default());
+        let mut log = LogHandle::spawn_with(
+            sink.clone(),
+            Arc::clone(&metrics),
+            4096,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        for i in 0..3000 {
+            log.write(line(i));
+        }
+        sink.allow(2000);
+        sink.wait_for(2000);
+        let seen = metrics.log_stats().lines_written;
+        assert!(seen >= 1024, "{seen} lines written in the metrics");
+        sink.allow(usize::MAX);
+        log.close();
+    }
+
+    #[test]
+    fn reopen_never_waits_for_a_stuck_log_thread() {
+        let sink = Gated::default();
+        let metrics = Arc::new(Metrics::default());
+        let mut log =
+            LogHandle::spawn_with(sink.clone(), metrics, 4, Duration::from_secs(5)).unwrap();
+        sink.allow(1);
+        for i in 0..10 {
+            log.write(line(i));
+        }
+        sink.wait_for(1);
+        // The thread now waits in its second write and the queue is full.
+        let start = Instant::now();
+        log.reopen();
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "reopen waited"
+        );
+        sink.allow(usize::MAX);
+        log.close();
+        let written = sink.written();
+        assert!(written.iter().any(|l| l == "reopen"), "{written:?}");
+    }
+
+    #[test]
+    fn close_gives_up_on_a_stuck_log_thread_after_its_deadline() {
+        let sink = Gated::default();
+        let metrics = Arc::new(Metrics::default());
+        let mut log =
+            LogHandle::spawn_with(sink.clone(), metrics, 4, Duration::from_millis(200)).unwrap();
+        log.write(line(0));
+        let start = Instant::now();
+        log.close();
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200) && waited < Duration::from_secs(2),
+            "{waited:?}"
+        );
+        sink.allow(usize::MAX);
+    }
 
     /// A sink that records what it was given.
     #[derive(Clone, Default)]
