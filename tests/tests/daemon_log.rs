@@ -4,8 +4,10 @@
 
 use std::{
     fs,
+    io::{BufRead as _, BufReader},
     path::Path,
     process::Command,
+    process::Stdio,
     sync::{Mutex, MutexGuard},
     time::Duration,
 };
@@ -13,7 +15,7 @@ use std::{
 use serde_json::{json, Value};
 use tests::{
     daemon::{Client, Daemon, Workload},
-    dualstack, port_base, require_root, run, TempDir,
+    dualstack, port_base, program, python, require_root, run, Guard, TempDir,
 };
 
 const T: Duration = Duration::from_mins(1);
@@ -263,4 +265,47 @@ fn a_read_only_log_dir_is_reported_and_streaming_goes_on() {
         fs::read_dir(&log_dir).unwrap().next().is_none(),
         "nothing was written"
     );
+}
+
+/// The daemon names the holder of a refused port in its JSON, as `trace -f json` does.
+#[test]
+fn a_refused_bind_names_the_holder_in_the_stream() {
+    require_root();
+    let _serial = serial();
+    let dir = TempDir::new("daemon-holder");
+    let mut daemon = Daemon::start(&dir, &["--no-log"]);
+    let port = next_base();
+    let mut holder = Guard::spawn(
+        Command::new(python())
+            .arg(program("hold_listeners.py"))
+            .arg(format!("tcp6:[::]:{port}:v6only=0"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let mut said = BufReader::new(holder.child.stdout.take().unwrap()).lines();
+    let held: Value = serde_json::from_str(&said.next().unwrap().unwrap()).unwrap();
+    assert_eq!(said.next().unwrap().unwrap(), "ready");
+
+    let client = daemon.client(
+        &json!({ "filter": { "failed": true, "port": port }, "format": "json" }).to_string(),
+    );
+    daemon.wait_metric("dualstack_clients_connected", 1, T);
+    let script = format!(
+        "import socket\ns=socket.socket(socket.AF_INET)\ntry:\n    s.bind(('0.0.0.0',{port}))\nexcept OSError as e:\n    print(e.errno)\n"
+    );
+    let out = run(Command::new(python()).args(["-c", &script]), T);
+    assert_eq!(
+        out.stdout.trim(),
+        "98",
+        "the bind must fail with EADDRINUSE"
+    );
+    tests::daemon::wait_until(T, "the refused bind", || client.event_count() >= 1);
+    let event: Value = serde_json::from_str(&client.lines()[0]).unwrap();
+    let h = &event["holder"];
+    assert_eq!(h["pid"].as_u64(), Some(u64::from(holder.id())), "{event}");
+    assert_eq!(h["fd"], held["fd"], "{event}");
+    assert_eq!(h["accepts"], "IPv4+IPv6", "{event}");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait(T).code(), Some(0));
+    drop(holder.child.stdin.take());
 }

@@ -23,6 +23,7 @@ use crate::{
         prepared::{FormatContext, Prepared},
         protocol::{lost_line, Selection},
     },
+    holder::HolderFinder,
     model::Event,
 };
 
@@ -168,6 +169,8 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     log: Option<LogHandle>,
     context: FormatContext,
+    /// Names the holder of a port a bind was refused for (rate limited: it asks the kernel).
+    holders: HolderFinder,
 }
 
 impl Hub {
@@ -177,6 +180,7 @@ impl Hub {
             metrics,
             log,
             context,
+            holders: HolderFinder::default(),
         }
     }
 
@@ -223,7 +227,8 @@ impl Hub {
     /// Hands one event to the log and to every client that wants it, without waiting.
     pub fn publish(&mut self, event: Event) {
         self.metrics.count_event(event.syscall());
-        let prepared = Prepared::new(event, self.context);
+        let holder = self.holders.find(&event);
+        let prepared = Prepared::new(event, holder, self.context);
         if let Some(log) = &self.log {
             log.write(prepared.json().clone());
         }

@@ -9,6 +9,7 @@ use crate::{
     clock::Clock,
     daemon::protocol::WireFormat,
     enrich::Notes,
+    holder::Holder,
     format::{
         json,
         strace::{self, Leader, Resolve},
@@ -27,15 +28,18 @@ pub struct FormatContext {
 #[derive(Debug)]
 pub struct Prepared {
     pub event: Event,
+    /// For a bind refused with EADDRINUSE: who holds the port, looked up when it was read.
+    holder: Option<Holder>,
     context: FormatContext,
     json: OnceLock<Bytes>,
     strace: OnceLock<Bytes>,
 }
 
 impl Prepared {
-    pub fn new(event: Event, context: FormatContext) -> Arc<Prepared> {
+    pub fn new(event: Event, holder: Option<Holder>, context: FormatContext) -> Arc<Prepared> {
         Arc::new(Prepared {
             event,
+            holder,
             context,
             json: OnceLock::new(),
             strace: OnceLock::new(),
@@ -55,7 +59,8 @@ impl Prepared {
         self.json.get_or_init(|| {
             let mut text = String::with_capacity(160);
             strace::write_line(&mut text, &self.event, Leader::None, None, &resolve());
-            let notes = Notes::of(&self.event, self.context.host_bindv6only);
+            let mut notes = Notes::of(&self.event, self.context.host_bindv6only);
+            notes.holder.clone_from(&self.holder);
             let mut out = Vec::with_capacity(1024);
             json::write_event(&mut out, &self.event, &notes, &self.context.clock, &text);
             Bytes::from(out)
