@@ -6,7 +6,8 @@
 //! port; [`format`] writes strace text or JSON; [`cli`] wires it into commands.
 //! [`btf`] finds, in the running kernel's BTF, the struct offsets the kernel programs read.
 //! [`snapshot`] lists the listening sockets of every network namespace without eBPF
-//! (`listeners`).
+//! (`listeners`). [`daemon`] serves the events to many clients and writes them through
+//! [`sink`] (the rotated event log); [`export`] reads that log back.
 
 pub mod btf;
 pub mod cli;
