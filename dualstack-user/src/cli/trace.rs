@@ -415,7 +415,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
                     return Err(err).context("cannot write events");
                 }
             }
-            status = async { child.as_mut().expect("guarded").wait().await }, if child.is_some() => {
+            status = child_exit(child.as_mut()) => {
                 break exit_code(status?);
             }
             _ = interrupt.recv() => break 130,
@@ -434,6 +434,14 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     let _ = output.flush();
     output.report_end();
     Ok(code)
+}
+
+/// The child's exit status; never ready when tracing without a command.
+async fn child_exit(child: Option<&mut tokio::process::Child>) -> io::Result<std::process::ExitStatus> {
+    match child {
+        Some(child) => child.wait().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The exit code a shell would report for a child's status.
