@@ -9,9 +9,9 @@ use std::{
 };
 
 use dualstack_common::{
-    EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, UserBytes,
-    V6OnlySource, ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET,
-    SOCK_BOUND, SOCK_SEEN_CREATED,
+    EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, UserBytes, V6OnlySource,
+    ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET, SOCK_BOUND,
+    SOCK_SEEN_CREATED,
 };
 
 use crate::{

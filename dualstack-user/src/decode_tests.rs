@@ -1,8 +1,8 @@
 //! decode() on bytes built with the kernel's own types, on truncated records and on garbage.
 
 use dualstack_common::{
-    AddrBytes, DataBytes, EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, V6OnlySource,
-    ABI_VERSION, ADDR_CAP, EVENT_HAS_SOCK, EVENT_SIZE, SOCK_BOUND, SOCK_SEEN_CREATED,
+    AddrBytes, DataBytes, EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent,
+    V6OnlySource, ABI_VERSION, ADDR_CAP, EVENT_HAS_SOCK, EVENT_SIZE, SOCK_BOUND, SOCK_SEEN_CREATED,
 };
 
 use super::{decode, encode, DecodeError};

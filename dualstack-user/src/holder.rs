@@ -90,7 +90,10 @@ impl HolderFinder {
                 return holder.clone();
             }
         }
-        if self.window.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(1)) {
+        if self
+            .window
+            .is_none_or(|start| now.duration_since(start) >= Duration::from_secs(1))
+        {
             self.window = Some(now);
             self.lookups = 0;
         }

@@ -23,7 +23,7 @@ pub mod holder;
 pub mod loader;
 pub mod model;
 pub mod reader;
-pub mod snapshot;
 pub mod sink;
+pub mod snapshot;
 pub mod sockaddr;
 pub mod verdict;

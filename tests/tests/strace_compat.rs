@@ -181,7 +181,12 @@ fn single_process_stdout_matches_strace_bytes() {
         .env("DUALSTACK_TEST_PORT", base.to_string())
         .current_dir(dir.path());
     let st = run(&mut cmd, TIMEOUT);
-    assert_eq!(st.code(), Some(0), "listeners.py under strace: {}", st.stderr);
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "listeners.py under strace: {}",
+        st.stderr
+    );
     let strace_text = std::fs::read_to_string(&strace_out).expect("strace output");
 
     let mut cmd = dualstack(&["trace", "--"]);
@@ -190,7 +195,12 @@ fn single_process_stdout_matches_strace_bytes() {
         .env("DUALSTACK_TEST_PORT", base.to_string())
         .current_dir(dir.path());
     let out = run(&mut cmd, TIMEOUT);
-    assert_eq!(out.code(), Some(0), "dualstack trace failed: {}", out.stderr);
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "dualstack trace failed: {}",
+        out.stderr
+    );
 
     let want: Vec<&str> = strace_text
         .lines()
@@ -212,8 +222,15 @@ fn single_process_stdout_matches_strace_bytes() {
         assert!(gold.contains(shape), "the golden itself lacks {shape:?}");
     }
     for shape in shapes.map(|s| rebase(s, base)) {
-        assert!(strace_text.contains(&shape), "strace's output lacks {shape:?}:\n{strace_text}");
-        assert!(out.stdout.contains(&shape), "dualstack's stdout lacks {shape:?}:\n{}", out.stdout);
+        assert!(
+            strace_text.contains(&shape),
+            "strace's output lacks {shape:?}:\n{strace_text}"
+        );
+        assert!(
+            out.stdout.contains(&shape),
+            "dualstack's stdout lacks {shape:?}:\n{}",
+            out.stdout
+        );
     }
     for line in &got {
         assert!(

@@ -437,7 +437,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
 }
 
 /// The child's exit status; never ready when tracing without a command.
-async fn child_exit(child: Option<&mut tokio::process::Child>) -> io::Result<std::process::ExitStatus> {
+async fn child_exit(
+    child: Option<&mut tokio::process::Child>,
+) -> io::Result<std::process::ExitStatus> {
     match child {
         Some(child) => child.wait().await,
         None => std::future::pending().await,

@@ -9,11 +9,11 @@ use crate::{
     clock::Clock,
     daemon::protocol::WireFormat,
     enrich::Notes,
-    holder::Holder,
     format::{
         json,
         strace::{self, Leader, Resolve},
     },
+    holder::Holder,
     model::Event,
 };
 

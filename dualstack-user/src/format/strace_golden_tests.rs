@@ -167,7 +167,10 @@ fn alignment_pads_to_column_40() {
 }
 
 #[test]
-#[expect(clippy::too_many_lines, reason = "one golden line per sockaddr shape reads best as one list")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one golden line per sockaddr shape reads best as one list"
+)]
 fn bind_and_connect_lines() {
     let cases = [
         (
