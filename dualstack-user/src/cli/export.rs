@@ -5,7 +5,6 @@
 //! then a summary), 2 for a bad command line.
 
 use std::{
-    collections::BTreeSet,
     io::{self, BufWriter, Write as _},
     path::PathBuf,
 };
@@ -14,8 +13,8 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::{
+    cli::filter_args::FilterArgs,
     export::{export, ExportFormat, ExportOptions},
-    filter::{parse_family, parse_syscall, Filter},
 };
 
 #[derive(Debug, Args)]
@@ -37,52 +36,16 @@ pub struct ExportArgs {
     /// directories: all their event files, oldest first.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub inputs: Vec<PathBuf>,
-    /// Only events of this process id (repeatable).
-    #[arg(short = 'p', long = "pid")]
-    pub pids: Vec<u32>,
-    /// Only events of tasks with this command name.
-    #[arg(long)]
-    pub comm: Option<String>,
-    /// Only events on this port (the event's port or its socket's bound port).
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Only this address family: inet, inet6, unix, netlink, packet or a number.
-    #[arg(long, value_parser = parse_family)]
-    pub family: Option<u16>,
-    /// Only these syscalls (comma separated, repeatable): socket, bind, listen...
-    #[arg(long = "syscall", value_delimiter = ',')]
-    pub syscalls: Vec<String>,
-    /// Only calls that failed.
-    #[arg(long)]
-    pub failed: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = ExportFormat::Strace)]
     pub format: ExportFormat,
 }
 
-impl ExportArgs {
-    pub fn filter(&self) -> anyhow::Result<Filter> {
-        let syscalls = self
-            .syscalls
-            .iter()
-            .map(|s| parse_syscall(s.trim()))
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        let filter = Filter {
-            pids: self.pids.iter().copied().collect(),
-            comm: self.comm.clone(),
-            port: self.port,
-            family: self.family,
-            syscalls,
-            failed_only: self.failed,
-        };
-        filter.validate()?;
-        Ok(filter)
-    }
-}
-
 /// Runs `dualstack export`; returns the process exit code.
 pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
-    let filter = match args.filter() {
+    let filter = match args.filters.filter() {
         Ok(filter) => filter,
         // A bad filter value is a bad command line, as clap's own errors are.
         Err(err) => {

@@ -2,6 +2,7 @@
 
 pub mod daemon;
 pub mod export;
+pub mod filter_args;
 pub mod listeners;
 pub mod stream;
 pub mod trace;

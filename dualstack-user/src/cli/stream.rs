@@ -20,8 +20,8 @@ use tokio::{
 };
 
 use crate::{
+    cli::filter_args::FilterArgs,
     daemon::config::{parse_address, DEFAULT_SOCKET},
-    filter::{parse_family, parse_syscall},
 };
 
 /// How `stream` prints events.
@@ -37,24 +37,8 @@ pub enum StreamFormat {
 
 #[derive(Debug, Args)]
 pub struct StreamArgs {
-    /// Only this process (exact pid, repeatable).
-    #[arg(short = 'p', long = "pid")]
-    pub pids: Vec<u32>,
-    /// Only tasks with this command name.
-    #[arg(long)]
-    pub comm: Option<String>,
-    /// Only calls on this port.
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Only this address family: inet, inet6, unix, netlink, packet or a number.
-    #[arg(long, value_parser = parse_family)]
-    pub family: Option<u16>,
-    /// Only these syscalls (comma separated, repeatable).
-    #[arg(long = "syscall", value_delimiter = ',')]
-    pub syscalls: Vec<String>,
-    /// Only calls that failed.
-    #[arg(long)]
-    pub failed: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = StreamFormat::Strace)]
     pub format: StreamFormat,
@@ -72,27 +56,25 @@ pub struct StreamArgs {
 impl StreamArgs {
     /// The first line sent to the daemon.
     pub fn request(&self, token: Option<&str>) -> anyhow::Result<String> {
+        let f = self.filters.filter()?;
         let mut filter = Map::new();
-        if !self.pids.is_empty() {
-            filter.insert("pid".into(), json!(self.pids));
+        if !f.pids.is_empty() {
+            filter.insert("pid".into(), json!(f.pids));
         }
-        if let Some(comm) = &self.comm {
+        if let Some(comm) = &f.comm {
             filter.insert("comm".into(), json!(comm));
         }
-        if let Some(port) = self.port {
+        if let Some(port) = f.port {
             filter.insert("port".into(), json!(port));
         }
-        if let Some(family) = self.family {
+        if let Some(family) = f.family {
             filter.insert("family".into(), json!(family));
         }
-        if !self.syscalls.is_empty() {
-            for s in &self.syscalls {
-                parse_syscall(s.trim())?;
-            }
-            let names: Vec<&str> = self.syscalls.iter().map(|s| s.trim()).collect();
+        if !f.syscalls.is_empty() {
+            let names: Vec<&str> = f.syscalls.iter().map(|s| s.name()).collect();
             filter.insert("syscall".into(), json!(names));
         }
-        if self.failed {
+        if f.failed_only {
             filter.insert("failed".into(), json!(true));
         }
         let format = match self.format {
@@ -475,12 +457,14 @@ mod tests {
     #[test]
     fn request_line() {
         let args = StreamArgs {
-            pids: vec![7],
-            comm: None,
-            port: Some(22),
-            family: Some(10),
-            syscalls: vec!["bind".into(), " listen".into()],
-            failed: false,
+            filters: FilterArgs {
+                pids: vec![7],
+                comm: None,
+                port: Some(22),
+                family: Some(10),
+                syscalls: vec!["bind".into(), " listen".into()],
+                failed: false,
+            },
             format: StreamFormat::Table,
             socket: PathBuf::from(DEFAULT_SOCKET),
             tcp: None,

@@ -13,10 +13,11 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{
+    cli::filter_args::FilterArgs,
     clock::Clock,
     decode::decode,
     enrich::{host_bindv6only, Notes},
-    filter::{parse_family, parse_syscall, Filter},
+    filter::Filter,
     format::{
         json,
         strace::{self, Leader, Resolve},
@@ -31,24 +32,8 @@ use crate::{
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// Trace this process and its descendants (repeatable).
-    #[arg(short = 'p', long = "pid")]
-    pub pids: Vec<u32>,
-    /// Only tasks with this command name (as in /proc/PID/comm, at most 15 bytes).
-    #[arg(long)]
-    pub comm: Option<String>,
-    /// Only calls on this port (bind/connect address, or the socket's bound port).
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Only this address family: inet, inet6, unix, netlink, packet or a number.
-    #[arg(long, value_parser = parse_family)]
-    pub family: Option<u16>,
-    /// Only these syscalls (comma separated, repeatable): socket, bind, listen...
-    #[arg(long = "syscall", value_delimiter = ',')]
-    pub syscalls: Vec<String>,
-    /// Only calls that failed.
-    #[arg(long)]
-    pub failed: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Output format.
     #[arg(short = 'f', long, value_enum, default_value_t = Format::Strace)]
     pub format: Format,
@@ -72,26 +57,6 @@ pub struct TraceArgs {
     /// Run this command and trace it and its descendants from its first instruction.
     #[arg(last = true)]
     pub command: Vec<String>,
-}
-
-impl TraceArgs {
-    pub fn filter(&self) -> anyhow::Result<Filter> {
-        let syscalls = self
-            .syscalls
-            .iter()
-            .map(|s| parse_syscall(s.trim()))
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        let filter = Filter {
-            pids: self.pids.iter().copied().collect(),
-            comm: self.comm.clone(),
-            port: self.port,
-            family: self.family,
-            syscalls,
-            failed_only: self.failed,
-        };
-        filter.validate()?;
-        Ok(filter)
-    }
 }
 
 /// Formats events to the output and counts what happened.
@@ -336,7 +301,7 @@ fn leader_rule(args: &TraceArgs, filter: &Filter, command_pid: Option<u32>) -> L
 
 /// Runs `dualstack trace`; returns the process exit code.
 pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
-    let filter = args.filter()?;
+    let filter = args.filters.filter()?;
     if !args.command.is_empty() && !filter.pids.is_empty() {
         bail!("give either --pid or a command to run, not both");
     }
