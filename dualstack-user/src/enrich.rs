@@ -33,7 +33,9 @@ impl Notes {
             v6only: input
                 .filter(|i| i.family == AF_INET6)
                 .and_then(|i| Some((i.v6only?, i.origin))),
-            verdict: event_verdict(event, host_default),
+            verdict: input
+                .filter(|_| starts_accepting(event))
+                .map(|i| verdict(&i)),
             holder: None,
         }
     }
@@ -46,21 +48,16 @@ pub fn host_bindv6only() -> Option<bool> {
     Some(text.trim() != "0")
 }
 
-/// The verdict of the socket a successful listen (or a UDP bind) starts accepting on; None for
-/// other calls.
-pub fn event_verdict(event: &Event, host_default: Option<bool>) -> Option<Verdict> {
+/// A successful listen, or a successful bind of a UDP socket.
+fn starts_accepting(event: &Event) -> bool {
     if event.ret != Return::Value(0) {
-        return None;
+        return false;
     }
-    let starts_accepting = match event.syscall() {
+    match event.syscall() {
         Syscall::Listen => true,
         Syscall::Bind => is_datagram(event),
         _ => false,
-    };
-    if !starts_accepting {
-        return None;
     }
-    verdict_input(event, host_default).map(|input| verdict(&input))
 }
 
 fn is_datagram(event: &Event) -> bool {
@@ -181,7 +178,7 @@ mod tests {
     #[test]
     fn kernel_bit_of_a_traced_socket_without_setsockopt_is_the_netns_default() {
         let e = listen(Some(created()), kernel(true, true, "[::]:8080"));
-        let v = event_verdict(&e, Some(false)).unwrap();
+        let v = Notes::of(&e, Some(false)).verdict.unwrap();
         assert_eq!((v.ipv4, v.ipv6, v.certain), (false, true, true));
         assert!(v.reason.contains("net.ipv6.bindv6only=1"), "{}", v.reason);
         assert!(v.reason.contains("[::]:8080"), "{}", v.reason);
@@ -193,7 +190,7 @@ mod tests {
         info.v6only = Some(false);
         info.v6only_source = Some(V6OnlySource::Setsockopt);
         let e = listen(Some(info), kernel(false, true, "[::]:1521"));
-        let v = event_verdict(&e, None).unwrap();
+        let v = Notes::of(&e, None).verdict.unwrap();
         assert_eq!((v.ipv4, v.ipv6), (true, true));
         assert!(v.reason.contains("set by setsockopt"), "{}", v.reason);
     }
@@ -201,7 +198,7 @@ mod tests {
     #[test]
     fn socket_from_before_tracing_is_marked() {
         let e = listen(None, kernel(false, false, "[::]:80"));
-        let v = event_verdict(&e, None).unwrap();
+        let v = Notes::of(&e, None).verdict.unwrap();
         assert!(v.reason.contains("before tracing started"), "{}", v.reason);
     }
 
@@ -213,7 +210,7 @@ mod tests {
             scope_present: true,
         });
         let e = listen(Some(info), KernelView::NoBtf);
-        let v = event_verdict(&e, Some(false)).unwrap();
+        let v = Notes::of(&e, Some(false)).verdict.unwrap();
         assert_eq!((v.ipv4, v.ipv6, v.certain), (true, true, false));
         assert!(v.reason.contains("assumed 0"), "{}", v.reason);
     }
@@ -222,9 +219,9 @@ mod tests {
     fn failed_listen_and_other_calls_have_no_verdict() {
         let mut e = listen(Some(created()), kernel(false, false, "[::]:80"));
         e.ret = Return::Error(crate::model::Errno(98));
-        assert!(event_verdict(&e, None).is_none());
+        assert!(Notes::of(&e, None).verdict.is_none());
         e.ret = Return::Value(0);
         e.call = Call::Close { fd: 3 };
-        assert!(event_verdict(&e, None).is_none());
+        assert!(Notes::of(&e, None).verdict.is_none());
     }
 }
