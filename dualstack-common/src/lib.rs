@@ -141,18 +141,15 @@ const _: () = assert!(size_of::<DataBytes>() == 72);
 /// Value of a boolean socket option that the tracer has not seen set.
 pub const OPT_UNSET: u8 = 0xff;
 
-/// Where a socket's IPV6_V6ONLY value came from.
+/// Whether the tracer saw where a socket's IPV6_V6ONLY value came from. The other sources
+/// (netns default, the kernel's own bit) are told apart in user space from the kernel's view.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum V6OnlySource {
-    /// Not known: not an AF_INET6 socket, or nothing seen yet.
+    /// Not seen: not an AF_INET6 socket, or no setsockopt yet.
     Unknown = 0,
     /// An explicit setsockopt(IPV6_V6ONLY) seen by the tracer.
     Setsockopt = 1,
-    /// The netns default `net.ipv6.bindv6only` at socket creation.
-    NetnsDefault = 2,
-    /// Read from the kernel's socket (sk_ipv6only) on a socket created before tracing started.
-    Kernel = 3,
 }
 
 impl TryFrom<u8> for V6OnlySource {
@@ -162,8 +159,6 @@ impl TryFrom<u8> for V6OnlySource {
         match raw {
             0 => Ok(V6OnlySource::Unknown),
             1 => Ok(V6OnlySource::Setsockopt),
-            2 => Ok(V6OnlySource::NetnsDefault),
-            3 => Ok(V6OnlySource::Kernel),
             other => Err(other),
         }
     }
