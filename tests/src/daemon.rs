@@ -7,7 +7,7 @@ use std::{
     io::{BufRead as _, BufReader, ErrorKind, Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     os::unix::net::UnixStream,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, ChildStdin, Command, ExitStatus, Stdio},
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -366,18 +366,6 @@ fn collect(
             }
         }
     }
-}
-
-/// Runs a command as nobody (uid and gid 65534) with the given supplementary groups.
-pub fn as_nobody(groups: Option<&str>, program: &Path) -> Command {
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534"]);
-    match groups {
-        Some(groups) => cmd.arg(format!("--groups={groups}")),
-        None => cmd.arg("--clear-groups"),
-    };
-    cmd.arg(program);
-    cmd
 }
 
 /// Takes a child's whole output once it exits (at most `timeout`).

@@ -568,6 +568,20 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `program` run as nobody (uid and gid 65534) with no capabilities at all, in `groups`
+/// (setpriv's comma-separated list) or none.
+pub fn as_nobody(groups: Option<&str>, program: &Path) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534"]);
+    match groups {
+        Some(groups) => cmd.arg(format!("--groups={groups}")),
+        None => cmd.arg("--clear-groups"),
+    };
+    cmd.args(["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"])
+        .arg(program);
+    cmd
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,10 +21,8 @@ use std::{
 
 use serde_json::{json, Value};
 use tests::{
-    daemon::{
-        as_nobody, finish, free_port, sample_value, scrape_raw, wait_until, Client, Daemon,
-        Workload,
-    },
+    as_nobody,
+    daemon::{finish, free_port, sample_value, scrape_raw, wait_until, Client, Daemon, Workload},
     dualstack, dualstack_bin, port_base, require_root, run, Guard, TempDir,
 };
 

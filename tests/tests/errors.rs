@@ -1,8 +1,8 @@
 //! Failures a user can run into: no privileges, a command that does not exist, bad options.
 
-use std::{fs, os::unix::fs::PermissionsExt as _, process::Command, time::Duration};
+use std::{fs, os::unix::fs::PermissionsExt as _, time::Duration};
 
-use tests::{dualstack, dualstack_bin, require_root, run, TempDir};
+use tests::{as_nobody, dualstack, dualstack_bin, require_root, run, TempDir};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -22,18 +22,8 @@ fn unprivileged_user_is_told_what_is_needed() {
         &["trace", "--", "true"][..],
         &["trace", "--syscall", "listen"][..],
     ] {
-        let mut cmd = Command::new("setpriv");
-        cmd.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--no-new-privs",
-        ])
-        .arg(&bin)
-        .args(args)
-        .current_dir(dir.path());
+        let mut cmd = as_nobody(None, &bin);
+        cmd.args(args).current_dir(dir.path());
         let out = run(&mut cmd, TIMEOUT);
         assert_eq!(
             out.code(),

@@ -17,8 +17,8 @@ use std::{
 use dualstack::snapshot::{self, sockets_in_netns, Protocol};
 use serde_json::Value;
 use tests::{
-    dualstack, dualstack_bin, json_lines, netns::TestNetns, program, python, require_root, run,
-    Guard, Output, TempDir,
+    as_nobody, dualstack, dualstack_bin, json_lines, netns::TestNetns, program, python,
+    require_root, run, Guard, Output, TempDir,
 };
 
 const TIMEOUT: Duration = Duration::from_mins(1);
@@ -510,19 +510,8 @@ fn unprivileged_user_is_told_root_is_needed() {
     fs::copy(dualstack_bin(), &bin).expect("copy the binary");
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
     let nobody = |args: &[&str]| {
-        let mut cmd = Command::new("setpriv");
-        cmd.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--no-new-privs",
-        ])
-        .arg(&bin)
-        .arg("listeners")
-        .args(args)
-        .current_dir(dir.path());
+        let mut cmd = as_nobody(None, &bin);
+        cmd.arg("listeners").args(args).current_dir(dir.path());
         run(&mut cmd, TIMEOUT)
     };
     let out = nobody(&["--netns", netns.name()]);
