@@ -24,7 +24,7 @@ use bytes::Bytes;
 use crate::{
     daemon::{config::LogSettings, hub::REASON_KERNEL, metrics::Metrics, Error},
     format::json::lost_record,
-    sink::event_log::{EventLog, LogError, LogPolicy, FLUSH_INTERVAL},
+    sink::event_log::{EventLog, LogError, LogPolicy, LogStats, FLUSH_INTERVAL},
 };
 
 /// Lines waiting for the log thread before the hub drops them.
@@ -33,17 +33,6 @@ pub const LOG_QUEUE: usize = 16 * 1024;
 /// for a flush and a rotated file's compression, short of systemd's `TimeoutStopSec` (15 s); a
 /// thread stuck on a dead disk past it is left behind rather than holding the exit.
 pub const CLOSE_DEADLINE: Duration = Duration::from_secs(10);
-
-/// What a sink has done so far (the fields of the event log's `LogStats`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SinkStats {
-    pub bytes_written: u64,
-    pub lines_written: u64,
-    pub rotations: u64,
-    pub write_errors: u64,
-    pub lines_dropped: u64,
-    pub last_error: Option<String>,
-}
 
 /// What the daemon needs from the event log: synchronous, called from the log thread only.
 pub trait LineSink: Send + 'static {
@@ -56,7 +45,7 @@ pub trait LineSink: Send + 'static {
     fn flush_if_due(&mut self) -> Result<(), Self::Error>;
     /// Closes and opens the file again (SIGHUP, after an outside rotation).
     fn reopen(&mut self) -> Result<(), Self::Error>;
-    fn stats(&self) -> SinkStats;
+    fn stats(&self) -> LogStats;
     /// Flushes and waits for background work (compression) before the daemon exits.
     fn close(self) -> Result<(), Self::Error>
     where
@@ -86,16 +75,8 @@ impl LineSink for EventLog {
         EventLog::reopen(self)
     }
 
-    fn stats(&self) -> SinkStats {
-        let s = EventLog::stats(self);
-        SinkStats {
-            bytes_written: s.bytes_written,
-            lines_written: s.lines_written,
-            rotations: s.rotations,
-            write_errors: s.write_errors,
-            lines_dropped: s.lines_dropped,
-            last_error: s.last_error,
-        }
+    fn stats(&self) -> LogStats {
+        EventLog::stats(self)
     }
 
     fn close(self) -> Result<(), LogError> {
@@ -529,10 +510,10 @@ mod tests {
             self.0.state.lock().unwrap().0.push("reopen".into());
             Ok(())
         }
-        fn stats(&self) -> SinkStats {
-            SinkStats {
+        fn stats(&self) -> LogStats {
+            LogStats {
                 lines_written: self.0.state.lock().unwrap().0.len() as u64,
-                ..SinkStats::default()
+                ..LogStats::default()
             }
         }
     }
@@ -621,10 +602,10 @@ mod tests {
         fn reopen(&mut self) -> Result<(), String> {
             Ok(())
         }
-        fn stats(&self) -> SinkStats {
-            SinkStats {
+        fn stats(&self) -> LogStats {
+            LogStats {
                 lines_dropped: self.0.lock().unwrap().dropped,
-                ..SinkStats::default()
+                ..LogStats::default()
             }
         }
     }
@@ -734,10 +715,10 @@ mod tests {
             self.0.lock().unwrap().push("reopen".into());
             Ok(())
         }
-        fn stats(&self) -> SinkStats {
-            SinkStats {
+        fn stats(&self) -> LogStats {
+            LogStats {
                 lines_written: 1,
-                ..SinkStats::default()
+                ..LogStats::default()
             }
         }
     }

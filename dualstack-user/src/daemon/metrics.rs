@@ -14,7 +14,7 @@ use std::{
 
 use dualstack_common::Syscall;
 
-use crate::daemon::{hub::ClientShared, log::SinkStats};
+use crate::{daemon::hub::ClientShared, sink::event_log::LogStats};
 
 /// Everything `/metrics` reports.
 #[derive(Debug, Default)]
@@ -29,7 +29,7 @@ pub struct Metrics {
     pub decode_errors: AtomicU64,
     /// Lines the hub could not hand to the log thread (its channel was full).
     pub log_queue_drops: AtomicU64,
-    log: Mutex<SinkStats>,
+    log: Mutex<LogStats>,
     /// The clients connected now, by id.
     clients: Mutex<BTreeMap<u64, Arc<ClientShared>>>,
 }
@@ -63,11 +63,11 @@ impl Metrics {
         )
     }
 
-    pub fn set_log_stats(&self, stats: SinkStats) {
+    pub fn set_log_stats(&self, stats: LogStats) {
         *self.log.lock().unwrap_or_else(PoisonError::into_inner) = stats;
     }
 
-    pub fn log_stats(&self) -> SinkStats {
+    pub fn log_stats(&self) -> LogStats {
         self.log
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
