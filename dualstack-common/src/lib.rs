@@ -10,7 +10,7 @@
 use core::mem::size_of;
 
 /// Bumped whenever a layout below changes.
-pub const ABI_VERSION: u16 = 2;
+pub const ABI_VERSION: u16 = 3;
 
 /// Bytes of sockaddr read from user memory (sizeof(struct sockaddr_storage)).
 pub const ADDR_CAP: usize = 128;
@@ -170,7 +170,8 @@ pub const SOCK_SEEN_CREATED: u8 = 1;
 /// `SockState::flags` bit: `bound` holds the address of a successful bind.
 pub const SOCK_BOUND: u8 = 2;
 
-/// What the tracer knows of one socket, kept per (tgid, fd) from socket() to close().
+/// What the tracer knows of one socket, kept per kernel socket (see [`SockKey`]) from its
+/// creation until the close of its last descriptor.
 ///
 /// Option fields hold 0 or 1, or [`OPT_UNSET`] when no successful setsockopt was seen.
 #[repr(C)]
@@ -220,13 +221,22 @@ impl SockState {
 const _: () = assert!(size_of::<SockState>() == 68);
 
 /// Key of the per-socket state map.
+///
+/// With the kernel's BTF the key is the socket's inode (`ino`, `tgid` and `fd` zero): every
+/// descriptor of the socket, in every process (fork, dup, dup2, SCM_RIGHTS, exec), shares one
+/// state. Without BTF the kernel socket cannot be reached, and the key falls back to the
+/// descriptor (`ino` zero): such state does not follow fork or dup, and events say so.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockKey {
+    pub ino: u64,
     pub tgid: u32,
     pub fd: u32,
 }
-const _: () = assert!(size_of::<SockKey>() == 8);
+const _: () = assert!(size_of::<SockKey>() == 16);
+
+/// Default capacity of the per-socket state map: sized for 100,000 live sockets.
+pub const SOCKETS_DEFAULT: u32 = 131_072;
 
 /// `KernelSock::flags` bit: the socket was found through the task's fd table and read.
 pub const KSOCK_READ: u32 = 1;
@@ -299,14 +309,22 @@ pub struct EventHeader {
     pub pid_tgid: u64,
     /// CLOCK_MONOTONIC nanoseconds at syscall exit.
     pub ts_ns: u64,
+    /// CLOCK_MONOTONIC nanoseconds at syscall entry (what strace -tt prints).
+    pub enter_ts_ns: u64,
     /// The syscall's return value (negative errno on failure).
     pub ret: i64,
     pub comm: [u8; COMM_LEN],
 }
-const _: () = assert!(size_of::<EventHeader>() == 48);
+const _: () = assert!(size_of::<EventHeader>() == 56);
 
 /// `EventHeader::flags` bit: `sock` holds the tracked state of the call's socket.
 pub const EVENT_HAS_SOCK: u16 = 1;
+/// `EventHeader::flags` bit: the state is keyed by (tgid, fd), not by the kernel socket (no
+/// BTF): it does not follow fork, dup or descriptor passing.
+pub const EVENT_SOCK_BY_FD: u16 = 2;
+/// `EventHeader::flags` bit: the call's socket had no state and none could be stored because
+/// the state map was full (counted in [`counter::STATE_FULL`]).
+pub const EVENT_STATE_FULL: u16 = 4;
 
 /// Number of raw syscall arguments kept.
 pub const ARGS: usize = 6;
@@ -334,7 +352,7 @@ pub struct SyscallEvent {
     pub data: DataBytes,
 }
 pub const EVENT_SIZE: usize = size_of::<SyscallEvent>();
-const _: () = assert!(EVENT_SIZE == 424);
+const _: () = assert!(EVENT_SIZE == 432);
 
 /// A call parked between sys_enter and sys_exit, keyed by pid_tgid.
 #[repr(C)]
@@ -342,12 +360,48 @@ const _: () = assert!(EVENT_SIZE == 424);
 pub struct PendingCall {
     /// A raw [`Syscall`].
     pub kind: u32,
-    pub _pad: u32,
+    /// close: non-zero when the descriptor held the last reference to its socket, read at
+    /// entry (the fd is gone at exit), so that the socket's state can be forgotten.
+    pub last_ref: u32,
     pub args: [u64; ARGS],
+    /// CLOCK_MONOTONIC nanoseconds at entry.
+    pub enter_ts_ns: u64,
     pub addr: AddrBytes,
     pub data: DataBytes,
+    /// The kernel's view of the call's socket (close: read at entry).
+    pub kernel: KernelSock,
 }
-const _: () = assert!(size_of::<PendingCall>() == 264);
+const _: () = assert!(size_of::<PendingCall>() == 320);
+
+/// Raw kind of a [`TaskRecord`] for a new task (a process or a thread) of a followed process.
+pub const TASK_FORK: u32 = 0x100;
+/// Raw kind of a [`TaskRecord`] for the exit of a followed task.
+pub const TASK_EXIT: u32 = 0x101;
+/// `TaskRecord::flags` bit of a [`TASK_EXIT`]: the whole process is gone (its last thread).
+pub const TASK_GROUP_DEAD: u16 = 1;
+
+/// A task starting or ending in follow mode, written to the same ring as the calls so that user
+/// space knows, in order, which tasks were alive at each call (strace's `[pid N]` rule) and when
+/// the last followed task is gone.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct TaskRecord {
+    /// [`TASK_FORK`] or [`TASK_EXIT`].
+    pub kind: u32,
+    /// [`ABI_VERSION`] of the writer.
+    pub version: u16,
+    /// `TASK_*` bits above.
+    pub flags: u16,
+    /// The current task: the parent of a fork, the exiting task of an exit.
+    pub pid_tgid: u64,
+    /// CLOCK_MONOTONIC nanoseconds.
+    pub ts_ns: u64,
+    /// The new task's id (fork); 0 for an exit.
+    pub child: u32,
+    pub _pad: u32,
+}
+pub const TASK_RECORD_SIZE: usize = size_of::<TaskRecord>();
+const _: () = assert!(TASK_RECORD_SIZE == 32);
 
 /// Byte offsets of the kernel struct fields the programs read, resolved by the loader from the
 /// running kernel's BTF (/sys/kernel/btf/vmlinux). `valid == 0` means unknown: the programs
@@ -399,8 +453,13 @@ pub struct KernelOffsets {
     pub net_ns_inum: u32,
     /// `net.ipv6.sysctl.bindv6only`
     pub net_bindv6only: u32,
+    /// The file's reference count: `file.f_ref` (6.13+) or `file.f_count`.
+    pub file_refs: u32,
+    /// The value of that count when one reference is left: 0 for `f_ref` (a `file_ref_t`
+    /// counts from zero), 1 for `f_count`.
+    pub file_one_ref: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 88);
+const _: () = assert!(size_of::<KernelOffsets>() == 96);
 
 impl KernelOffsets {
     pub const UNKNOWN: Self = KernelOffsets {
@@ -426,6 +485,8 @@ impl KernelOffsets {
         skc_ipv6only_bit: 0,
         net_ns_inum: 0,
         net_bindv6only: 0,
+        file_refs: 0,
+        file_one_ref: 0,
     };
 }
 
@@ -451,11 +512,12 @@ pub struct TraceConfig {
     pub fork_child_pid_offset: u32,
     /// Offset of group_dead in sched_process_exit's record, or u32::MAX when absent.
     pub exit_group_dead_offset: u32,
-    pub _pad: u32,
+    /// Non-zero: show the close of every descriptor; else only of sockets.
+    pub every_close: u32,
     pub comm: [u8; COMM_LEN],
     pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 144);
+const _: () = assert!(size_of::<TraceConfig>() == 152);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {
@@ -468,7 +530,7 @@ impl TraceConfig {
         port: 0,
         fork_child_pid_offset: 20,
         exit_group_dead_offset: u32::MAX,
-        _pad: 0,
+        every_close: 0,
         comm: [0; COMM_LEN],
         offsets: KernelOffsets::UNKNOWN,
     };
@@ -480,7 +542,16 @@ pub mod counter {
     pub const RING_FULL: u32 = 0;
     /// Entries lost because the PENDING map evicted them (exit without a matching entry).
     pub const NO_ENTRY: u32 = 1;
-    pub const COUNT: u32 = 2;
+    /// Sockets whose state could not be stored: the SOCKETS map was full.
+    pub const STATE_FULL: u32 = 2;
+    /// States stored in SOCKETS, and states removed from it by the programs: their difference
+    /// is the map's fill, which tells user space when to sweep out sockets that died without
+    /// a close (process exit, dup2 over them, exec with FD_CLOEXEC).
+    pub const STATE_INSERTS: u32 = 3;
+    pub const STATE_REMOVES: u32 = 4;
+    /// Task records lost because the ring buffer was full.
+    pub const TASK_RING_FULL: u32 = 5;
+    pub const COUNT: u32 = 6;
 }
 
 #[cfg(feature = "user")]

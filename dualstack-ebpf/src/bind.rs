@@ -6,7 +6,7 @@ use dualstack_common::{Syscall, BOUND_CAP, SOCK_BOUND};
 use crate::{
     args::sys_enter_args,
     emit::{complete, park},
-    sockets::{known_state, state_of},
+    sockets::{key_of, known_state, state_of},
     user_memory::read_user,
 };
 
@@ -22,11 +22,11 @@ pub fn sys_enter_bind(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_bind(ctx: TracePointContext) -> u32 {
     complete(&ctx, Syscall::Bind, |exit| {
-        let fd = exit.call.args[0];
+        let key = key_of(&exit.call.kernel, exit.tgid, exit.call.args[0]);
         if exit.ret != 0 {
-            return known_state(exit.tgid, fd);
+            return known_state(key);
         }
-        let state = state_of(exit.tgid, fd)?;
+        let state = state_of(exit, key)?;
         // SAFETY: pointer from a SOCKETS lookup in this run.
         let s = unsafe { &mut *state };
         let len = exit.call.addr.len.min(BOUND_CAP as u32);
@@ -47,7 +47,13 @@ pub fn sys_enter_listen(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_listen(ctx: TracePointContext) -> u32 {
     complete(&ctx, Syscall::Listen, |exit| {
-        known_state(exit.tgid, exit.call.args[0])
+        let key = key_of(&exit.call.kernel, exit.tgid, exit.call.args[0]);
+        if exit.ret != 0 {
+            return known_state(key);
+        }
+        // A socket inherited or opened before tracing gets a state here, so that its later
+        // calls (the workers' accepts) find what the kernel said of it.
+        state_of(exit, key).map(<*mut _>::cast_const)
     });
     0
 }

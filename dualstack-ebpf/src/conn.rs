@@ -1,13 +1,12 @@
 //! connect, accept and accept4: connections made and taken.
 
 use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use dualstack_common::{PendingCall, SockKey, SockState, Syscall, SOCK_SEEN_CREATED};
+use dualstack_common::{PendingCall, SockState, Syscall, SOCK_SEEN_CREATED};
 
 use crate::{
     args::sys_enter_args,
     emit::{complete, park, Exit},
-    maps::SOCKETS,
-    sockets::known_state,
+    sockets::{key_of, key_of_fd, known_state, store},
     user_memory::{read_user, read_user_u32},
 };
 
@@ -25,7 +24,7 @@ pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
     complete(&ctx, Syscall::Connect, |exit| {
-        known_state(exit.tgid, exit.call.args[0])
+        known_state(key_of(&exit.call.kernel, exit.tgid, exit.call.args[0]))
     });
     0
 }
@@ -44,7 +43,8 @@ fn park_addrlen(call: &mut PendingCall) {
 #[inline(always)]
 fn finish_accept(exit: &mut Exit) -> Option<*const SockState> {
     let [fd, addr, addrlen, ..] = exit.call.args;
-    let listener = known_state(exit.tgid, fd);
+    // The kernel view is the new socket's; the listener is found through its own descriptor.
+    let listener = known_state(key_of_fd(exit.tgid, fd));
     if exit.ret < 0 {
         return listener;
     }
@@ -66,14 +66,9 @@ fn finish_accept(exit: &mut Exit) -> Option<*const SockState> {
         state.family = l.family;
         state.protocol = l.protocol;
     }
-    let _ = SOCKETS.insert(
-        &SockKey {
-            tgid: exit.tgid,
-            fd: exit.ret as u32,
-        },
-        &state,
-        0,
-    );
+    if let Some(key) = key_of(&exit.call.kernel, exit.tgid, exit.ret as u64) {
+        let _ = store(exit, &key, &state);
+    }
     listener
 }
 

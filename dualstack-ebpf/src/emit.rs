@@ -9,15 +9,15 @@ use aya_ebpf::{
 };
 use aya_log_ebpf::warn;
 use dualstack_common::{
-    counter, PendingCall, ReadStatus, SockState, Syscall, SyscallEvent, ABI_VERSION, ARGS,
-    EVENT_HAS_SOCK,
+    counter, KernelSock, PendingCall, ReadStatus, SockKey, SockState, Syscall, SyscallEvent,
+    ABI_VERSION, ARGS, EVENT_HAS_SOCK, EVENT_SOCK_BY_FD, EVENT_STATE_FULL, KSOCK_NO_BTF,
 };
 
 use crate::{
     args::sys_exit_ret,
     filter::{call_wanted, task_wanted},
     kernel_sock::read_kernel_sock,
-    maps::{count, EVENTS, PENDING, SCRATCH},
+    maps::{count, EVENTS, PENDING, SCRATCH, SOCKETS},
 };
 
 /// At sys_enter: if the task is traced, park `args` and whatever `read` copies from user memory.
@@ -38,7 +38,12 @@ pub fn park(
     // SAFETY: per-CPU scratch slot, not shared while this program runs.
     let call = unsafe { &mut *call };
     call.kind = kind as u32;
+    call.last_ref = 0;
     call.args = args;
+    // SAFETY: plain helper call.
+    call.enter_ts_ns = unsafe { bpf_ktime_get_ns() };
+    // SAFETY: both are valid KernelSock values.
+    unsafe { copy(&raw mut call.kernel, &raw const EMPTY_KERNEL) };
     call.addr.status = ReadStatus::NotRead as u32;
     call.addr.len = 0;
     call.data.status = ReadStatus::NotRead as u32;
@@ -57,6 +62,10 @@ pub struct Exit<'a> {
     pub call: &'a mut PendingCall,
     pub ret: i64,
     pub tgid: u32,
+    /// The call's socket had no state and the full map could not take one.
+    pub state_full: bool,
+    /// State to remove once the event is written (a close that released its socket).
+    pub forget: Option<SockKey>,
 }
 
 /// At sys_exit: take the parked call of `kind`, let `finish` complete it (read exit-time user
@@ -77,23 +86,46 @@ pub fn complete(
         let _ = PENDING.remove(&pid_tgid);
         return None;
     }
+    let ret = sys_exit_ret(ctx);
+    // The kernel's view of the call's socket keys its state and serves the filters (close's
+    // was read at entry, while the descriptor still existed).
+    if let Some(fd) = socket_fd(call, ret) {
+        read_kernel_sock(fd, &mut call.kernel);
+    }
     let mut exit = Exit {
         call,
-        ret: sys_exit_ret(ctx),
+        ret,
         tgid: (pid_tgid >> 32) as u32,
+        state_full: false,
+        forget: None,
     };
     let sock = finish(&mut exit);
     // SAFETY: the pointer came from a SOCKETS lookup during this program run.
     let sock = sock.map(|s| unsafe { &*s });
     if call_wanted(exit.call, exit.ret, sock) {
-        write_event(pid_tgid, exit.call, exit.ret, sock);
+        let mut flags = 0;
+        if sock.is_some() {
+            flags |= EVENT_HAS_SOCK;
+            if exit.call.kernel.flags & KSOCK_NO_BTF != 0 {
+                flags |= EVENT_SOCK_BY_FD;
+            }
+        }
+        if exit.state_full {
+            flags |= EVENT_STATE_FULL;
+        }
+        write_event(pid_tgid, exit.call, exit.ret, flags, sock);
     }
-    let ret = exit.ret;
+    if let Some(key) = exit.forget {
+        if SOCKETS.remove(&key).is_ok() {
+            count(counter::STATE_REMOVES);
+        }
+    }
     let _ = PENDING.remove(&pid_tgid);
     Some(ret)
 }
 
 static EMPTY_SOCK: SockState = SockState::EMPTY;
+static EMPTY_KERNEL: KernelSock = KernelSock::EMPTY;
 
 /// Copies a value with one helper call: plain assignment of these large structs compiles to a
 /// byte-by-byte memmove loop in eBPF, which showed up as the programs' top cost.
@@ -105,7 +137,7 @@ unsafe fn copy<T>(dst: *mut T, src: *const T) {
 }
 
 #[inline(always)]
-fn write_event(pid_tgid: u64, call: &PendingCall, ret: i64, sock: Option<&SockState>) {
+fn write_event(pid_tgid: u64, call: &PendingCall, ret: i64, flags: u16, sock: Option<&SockState>) {
     let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
         count(counter::RING_FULL);
         return;
@@ -116,9 +148,10 @@ fn write_event(pid_tgid: u64, call: &PendingCall, ret: i64, sock: Option<&SockSt
         let header = &raw mut (*event).header;
         (*header).kind = call.kind;
         (*header).version = ABI_VERSION;
-        (*header).flags = if sock.is_some() { EVENT_HAS_SOCK } else { 0 };
+        (*header).flags = flags;
         (*header).pid_tgid = pid_tgid;
         (*header).ts_ns = bpf_ktime_get_ns();
+        (*header).enter_ts_ns = call.enter_ts_ns;
         (*header).ret = ret;
         (*header).comm = bpf_get_current_comm().unwrap_or([0; 16]);
         copy(&raw mut (*event).args, &raw const call.args);
@@ -129,25 +162,27 @@ fn write_event(pid_tgid: u64, call: &PendingCall, ret: i64, sock: Option<&SockSt
         copy(&raw mut (*event).addr, &raw const call.addr);
         copy(&raw mut (*event).data, &raw const call.data);
         (*event)._pad = 0;
-        read_kernel_sock(socket_fd(call, ret), &mut *(&raw mut (*event).kernel));
+        copy(&raw mut (*event).kernel, &raw const call.kernel);
     }
     entry.submit(wakeup_flag());
 }
 
-/// The descriptor of the socket whose kernel state the event carries: the argument of bind,
-/// listen and connect, the new socket of accept; none for the other calls, whose events need no
-/// kernel view (what they change is in the tracked state), which keeps their cost down.
+/// The descriptor whose kernel view is read at exit: the new socket of socket and accept, the
+/// argument of setsockopt, bind, listen and connect. None for socketpair (two sockets, keyed
+/// by their own reads) and close (read at entry).
 #[inline(always)]
-fn socket_fd(call: &PendingCall, ret: i64) -> i64 {
+fn socket_fd(call: &PendingCall, ret: i64) -> Option<i64> {
+    const SOCKET: u32 = Syscall::Socket as u32;
     const ACCEPT: u32 = Syscall::Accept as u32;
     const ACCEPT4: u32 = Syscall::Accept4 as u32;
+    const SETSOCKOPT: u32 = Syscall::Setsockopt as u32;
     const BIND: u32 = Syscall::Bind as u32;
     const LISTEN: u32 = Syscall::Listen as u32;
     const CONNECT: u32 = Syscall::Connect as u32;
     match call.kind {
-        ACCEPT | ACCEPT4 => ret,
-        BIND | LISTEN | CONNECT => i64::from(call.args[0] as i32),
-        _ => -1,
+        SOCKET | ACCEPT | ACCEPT4 => Some(ret),
+        SETSOCKOPT | BIND | LISTEN | CONNECT => Some(i64::from(call.args[0] as i32)),
+        _ => None,
     }
 }
 

@@ -2,7 +2,9 @@
 //! cost no ring space.
 
 use aya_ebpf::helpers::bpf_get_current_comm;
-use dualstack_common::{PendingCall, ReadStatus, SockState, Syscall, SOCK_SEEN_CREATED};
+use dualstack_common::{
+    PendingCall, ReadStatus, SockState, Syscall, KSOCK_NO_BTF, KSOCK_READ, SOCK_SEEN_CREATED,
+};
 
 use crate::maps::{config, TRACED};
 
@@ -41,6 +43,9 @@ pub fn call_wanted(call: &PendingCall, ret: i64, sock: Option<&SockState>) -> bo
     if cfg.failed_only != 0 && ret >= 0 {
         return false;
     }
+    if call.kind == Syscall::Close as u32 && cfg.every_close == 0 && !closes_socket(call, sock) {
+        return false;
+    }
     if cfg.family != 0 && u32::from(call_family(call, sock)) != cfg.family {
         return false;
     }
@@ -52,13 +57,26 @@ pub fn call_wanted(call: &PendingCall, ret: i64, sock: Option<&SockState>) -> bo
         let bound_port = sock
             .filter(|s| s.bound_len >= 4)
             .and_then(|s| inet_port(&s.bound));
-        return addr_port == Some(port) || bound_port == Some(port);
+        let local_port = (call.kernel.flags & KSOCK_READ != 0
+            && (call.kernel.family == AF_INET || call.kernel.family == AF_INET6))
+            .then_some(call.kernel.port);
+        return addr_port == Some(port) || bound_port == Some(port) || local_port == Some(port);
     }
     true
 }
 
-/// The address family a call concerns, or 0 when unknown.
+/// Whether a close is of a socket: the kernel said so at entry, or, without BTF, the
+/// descriptor has socket state.
+fn closes_socket(call: &PendingCall, sock: Option<&SockState>) -> bool {
+    call.kernel.flags & KSOCK_READ != 0 || (call.kernel.flags & KSOCK_NO_BTF != 0 && sock.is_some())
+}
+
+/// The address family a call concerns, or 0 when unknown: the kernel's socket first (it is
+/// right for inherited, passed and pre-existing sockets), then what the tracer saw.
 fn call_family(call: &PendingCall, sock: Option<&SockState>) -> u16 {
+    if call.kernel.flags & KSOCK_READ != 0 {
+        return call.kernel.family;
+    }
     if let Some(s) = sock.filter(|s| s.flags & SOCK_SEEN_CREATED != 0) {
         return s.family;
     }

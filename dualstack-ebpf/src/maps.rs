@@ -4,7 +4,7 @@ use aya_ebpf::{
     macros::map,
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
-use dualstack_common::{counter, PendingCall, SockKey, SockState, TraceConfig};
+use dualstack_common::{counter, PendingCall, SockKey, SockState, TraceConfig, SOCKETS_DEFAULT};
 
 /// Written by the loader before the programs load (a `const volatile` in libbpf terms).
 #[no_mangle]
@@ -17,7 +17,8 @@ pub fn config() -> &'static TraceConfig {
     unsafe { &*core::ptr::read_volatile(&&raw const CONFIG) }
 }
 
-/// Completed calls, one `SyscallEvent` each. The loader may resize it.
+/// Completed calls, one `SyscallEvent` each, and follow mode's `TaskRecord`s. The loader may
+/// resize it.
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(16 << 20, 0);
 
@@ -30,18 +31,17 @@ pub static PENDING: HashMap<u64, PendingCall> = HashMap::with_max_entries(16384,
 #[map]
 pub static SCRATCH: PerCpuArray<PendingCall> = PerCpuArray::with_max_entries(1, 0);
 
-/// What is known of each open socket, keyed by (tgid, fd).
-/// LRU: processes exit without closing their sockets. Per-CPU LRU lists avoid a global lock.
+/// What is known of each socket, keyed by the kernel socket (see `SockKey`). A plain hash, not
+/// an LRU: a live socket's state is never evicted. A full map refuses new sockets, which is
+/// counted (`STATE_FULL`) and marked on their events; user space sweeps out the state of
+/// sockets that died without a close. The loader sets the size (`--max-sockets`).
 #[map]
-pub static SOCKETS: LruHashMap<SockKey, SockState> =
-    LruHashMap::with_max_entries(65536, BPF_F_NO_COMMON_LRU);
+pub static SOCKETS: HashMap<SockKey, SockState> = HashMap::with_max_entries(SOCKETS_DEFAULT, 0);
 
-/// tgids to trace in follow mode, grown by fork and shrunk by exit.
+/// Task ids to trace in follow mode (processes, and the threads they start), added at fork and
+/// removed at exit.
 #[map]
 pub static TRACED: LruHashMap<u32, u8> = LruHashMap::with_max_entries(65536, 0);
-
-// kernel ABI: include/uapi/linux/bpf.h.
-const BPF_F_NO_COMMON_LRU: u32 = 1 << 1;
 
 /// `dualstack_common::counter` slots.
 #[map]

@@ -6,7 +6,7 @@ use dualstack_common::{ReadStatus, SockState, Syscall, V6OnlySource, IFNAME_LEN}
 use crate::{
     args::sys_enter_args,
     emit::{complete, park},
-    sockets::state_of,
+    sockets::{key_of, state_of},
     user_memory::read_user,
 };
 
@@ -35,19 +35,19 @@ pub fn sys_enter_setsockopt(ctx: TracePointContext) -> u32 {
 #[tracepoint]
 pub fn sys_exit_setsockopt(ctx: TracePointContext) -> u32 {
     complete(&ctx, Syscall::Setsockopt, |exit| {
-        let [fd, level, optname, ..] = exit.call.args;
-        let state = state_of(exit.tgid, fd)?;
+        let [fd, level, optname, optval, ..] = exit.call.args;
+        let key = key_of(&exit.call.kernel, exit.tgid, fd);
+        let state = state_of(exit, key)?;
+        // SAFETY: pointer from a SOCKETS lookup in this run.
+        let s = unsafe { &mut *state };
         if exit.ret == 0 && exit.call.data.status == ReadStatus::Ok as u32 {
-            // SAFETY: pointer from a SOCKETS lookup in this run.
-            record_option(
-                unsafe { &mut *state },
-                level,
-                optname,
-                &exit.call.data.bytes,
-                exit.call.data.len,
-            );
+            record_option(s, level, optname, &exit.call.data.bytes, exit.call.data.len);
+        } else if exit.ret == 0 && optval == 0 && (level, optname) == (SOL_IPV6, IPV6_V6ONLY) {
+            // kernel ABI: net/ipv6/ipv6_sockglue.c do_ipv6_setsockopt takes a NULL optval as 0.
+            s.v6only = 0;
+            s.v6only_source = V6OnlySource::Setsockopt as u8;
         }
-        Some(state)
+        Some(state.cast_const())
     });
     0
 }

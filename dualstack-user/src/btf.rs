@@ -107,6 +107,12 @@ fn resolve(blob: &[u8]) -> Result<KernelOffsets, Problem> {
     // if that ever stops being the first member.
     let skc = |m: &str| btf.byte(&format!("sock.__sk_common.{m}"));
     let (ipv6only_byte, ipv6only_bit) = btf.flag("sock.__sk_common.skc_ipv6only")?;
+    // kernel ABI: 6.13 replaced `atomic_long_t f_count` (1 = one reference) by
+    // `file_ref_t f_ref`, which counts from 0 (include/linux/file_ref.h FILE_REF_ONEREF).
+    let (file_refs, file_one_ref) = match btf.byte("file.f_ref.refcnt") {
+        Ok(byte) => (byte, 0),
+        Err(_) => (btf.byte("file.f_count")?, 1),
+    };
     Ok(KernelOffsets {
         valid: 1,
         task_files: btf.byte("task_struct.files")?,
@@ -130,6 +136,8 @@ fn resolve(blob: &[u8]) -> Result<KernelOffsets, Problem> {
         skc_ipv6only_bit: ipv6only_bit,
         net_ns_inum: btf.byte("net.ns.inum")?,
         net_bindv6only: btf.byte("net.ipv6.sysctl.bindv6only")?,
+        file_refs,
+        file_one_ref,
     })
 }
 

@@ -172,7 +172,15 @@ fn fake_kernel(edit: &dyn Fn(&str, &mut Vec<M>)) -> Vec<u8> {
         56,
         &[("max_fds", u32_, 0, 0), ("fd", ptr, 64, 0)],
     );
-    f.st("file", 256, &[("private_data", ptr, 24 * 8, 0)]);
+    // Before 6.13: `atomic_long_t f_count`.
+    f.st(
+        "file",
+        256,
+        &[
+            ("private_data", ptr, 24 * 8, 0),
+            ("f_count", u64_, 56 * 8, 0),
+        ],
+    );
     let inode = f.st(
         "inode",
         616,
@@ -287,6 +295,8 @@ const FAKE_OFFSETS: KernelOffsets = KernelOffsets {
     skc_ipv6only_bit: 5,
     net_ns_inum: 152 + 16 + 8,
     net_bindv6only: 1792 + 192 + 77,
+    file_refs: 56,
+    file_one_ref: 1,
 };
 
 fn problem(blob: &[u8]) -> Problem {
@@ -755,6 +765,15 @@ fn running_kernel_offsets_match_pahole() {
         (o.fdt_max_fds, "fdtable", "max_fds"),
         (o.fdt_fd, "fdtable", "fd"),
         (o.file_private_data, "file", "private_data"),
+        (
+            o.file_refs,
+            "file",
+            if o.file_one_ref == 0 {
+                "f_ref"
+            } else {
+                "f_count"
+            },
+        ),
         (o.socket_sk, "socket", "sk"),
         (o.socket_file, "socket", "file"),
         (o.socket_type, "socket", "type"),

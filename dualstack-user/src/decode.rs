@@ -9,14 +9,16 @@ use std::{
 };
 
 use dualstack_common::{
-    EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, UserBytes, V6OnlySource,
-    ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET, SOCK_BOUND,
-    SOCK_SEEN_CREATED,
+    EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, TaskRecord, UserBytes,
+    V6OnlySource, ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, EVENT_SOCK_BY_FD, EVENT_STATE_FULL,
+    KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET, SOCK_BOUND, SOCK_SEEN_CREATED, TASK_EXIT, TASK_FORK,
+    TASK_GROUP_DEAD, TASK_RECORD_SIZE,
 };
 
 use crate::{
     model::{
-        AddrLen, Call, Event, KernelSocket, KernelView, Return, SocketInfo, UserBuf, UserRead,
+        AddrLen, Call, Event, KernelSocket, KernelView, Return, SocketInfo, Tracking, UserBuf,
+        UserRead,
     },
     sockaddr::{SockAddr, AF_INET, AF_INET6},
 };
@@ -31,6 +33,45 @@ pub enum DecodeError {
     Version(u16),
     #[error("invalid read status {0}")]
     ReadStatus(u32),
+}
+
+/// A follow-mode record: a task of a followed process started or ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskChange {
+    /// `parent` (a thread id) started task `child` (a process or a thread).
+    Fork { parent: u32, child: u32 },
+    /// Task `tid` of process `pid` ended; `process_gone` when it was the last of its process.
+    Exit {
+        pid: u32,
+        tid: u32,
+        process_gone: bool,
+    },
+}
+
+/// The task change a ring-buffer record holds, or None when it holds a syscall event (or
+/// nothing valid: [`decode`] then says why).
+pub fn task_change(bytes: &[u8]) -> Option<TaskChange> {
+    let kind = u32::from_ne_bytes(bytes.get(..4)?.try_into().ok()?);
+    if (kind != TASK_FORK && kind != TASK_EXIT) || bytes.len() < TASK_RECORD_SIZE {
+        return None;
+    }
+    // SAFETY: the length was checked; TaskRecord is plain data valid for any bit pattern.
+    let raw: TaskRecord = unsafe { ptr::read_unaligned(bytes.as_ptr().cast()) };
+    if raw.version != ABI_VERSION {
+        return None;
+    }
+    Some(if kind == TASK_FORK {
+        TaskChange::Fork {
+            parent: raw.pid_tgid as u32,
+            child: raw.child,
+        }
+    } else {
+        TaskChange::Exit {
+            pid: (raw.pid_tgid >> 32) as u32,
+            tid: raw.pid_tgid as u32,
+            process_gone: raw.flags & TASK_GROUP_DEAD != 0,
+        }
+    })
 }
 
 /// Decodes one ring-buffer record.
@@ -50,6 +91,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         flags,
         pid_tgid,
         ts_ns,
+        enter_ts_ns,
         ret,
         comm,
     } = raw.header;
@@ -64,9 +106,17 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         tid: pid_tgid as u32,
         comm: c_string(&comm),
         monotonic: Duration::from_nanos(ts_ns),
+        entered: Duration::from_nanos(enter_ts_ns),
         call,
         ret: Return::from_raw(ret),
         socket,
+        tracking: if flags & EVENT_STATE_FULL != 0 {
+            Tracking::MapFull
+        } else if flags & EVENT_SOCK_BY_FD != 0 {
+            Tracking::Descriptor
+        } else {
+            Tracking::Socket
+        },
         kernel: kernel_view(&raw.kernel),
     })
 }

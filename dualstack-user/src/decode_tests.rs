@@ -19,6 +19,7 @@ fn raw(kind: Syscall, ret: i64, args: [u64; 6]) -> SyscallEvent {
             flags: 0,
             pid_tgid: (4242u64 << 32) | 0x1093,
             ts_ns: 1_000,
+            enter_ts_ns: 900,
             ret,
             comm: *b"python3\0\0\0\0\0\0\0\0\0",
         },

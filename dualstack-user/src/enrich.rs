@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::{
     holder::Holder,
-    model::{Call, Event, Return, Syscall, V6OnlySource},
+    model::{Call, Event, Return, Syscall, Tracking, V6OnlySource},
     sockaddr::{SockAddr, AF_INET, AF_INET6},
     verdict::{verdict, V6OnlyOrigin, Verdict, VerdictInput},
 };
@@ -35,10 +35,28 @@ impl Notes {
                 .and_then(|i| Some((i.v6only?, i.origin))),
             verdict: input
                 .filter(|_| starts_accepting(event))
-                .map(|i| verdict(&i)),
+                .map(|i| hedge(verdict(&i), event)),
             holder: None,
         }
     }
+}
+
+/// A verdict the kernel did not confirm rests on what the tracer kept of the socket; kept per
+/// descriptor (no BTF) or not kept (full map), that may belong to another socket: say so.
+fn hedge(mut verdict: Verdict, event: &Event) -> Verdict {
+    if event.kernel.socket().is_some() {
+        return verdict;
+    }
+    let why = match event.tracking {
+        Tracking::Socket => return verdict,
+        Tracking::Descriptor => {
+            "state kept per descriptor without BTF: fork, dup and passed sockets are not followed"
+        }
+        Tracking::MapFull => "no state kept: the socket state map was full",
+    };
+    verdict.certain = false;
+    verdict.reason = format!("{} ({why})", verdict.reason);
+    verdict
 }
 
 /// `net.ipv6.bindv6only` of the tracer's own netns: the fallback default when the kernel's
@@ -147,9 +165,11 @@ mod tests {
             tid: 1,
             comm: "t".into(),
             monotonic: Duration::ZERO,
+            entered: Duration::ZERO,
             call: Call::Listen { fd: 3, backlog: 1 },
             ret: Return::Value(0),
             socket,
+            tracking: crate::model::Tracking::Socket,
             kernel,
         }
     }

@@ -26,4 +26,5 @@ pub mod reader;
 pub mod sink;
 pub mod snapshot;
 pub mod sockaddr;
+pub mod sweep;
 pub mod verdict;

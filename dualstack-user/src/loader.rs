@@ -10,7 +10,9 @@ use aya::{
     programs::TracePoint,
     Ebpf, EbpfLoader,
 };
-use dualstack_common::{counter, KernelOffsets, Syscall, TraceConfig};
+use dualstack_common::{
+    counter, KernelOffsets, SockKey, SockState, Syscall, TraceConfig, SOCKETS_DEFAULT,
+};
 use log::{debug, warn};
 use tokio::io::{unix::AsyncFd, Interest};
 
@@ -49,6 +51,8 @@ pub struct LoadOptions {
     /// The kernel BTF to resolve struct offsets from; None: read nothing from kernel sockets
     /// (values are then inferred from the calls seen).
     pub btf: Option<PathBuf>,
+    /// Sockets whose state the kernel keeps at once (the SOCKETS map's size).
+    pub max_sockets: u32,
 }
 
 impl Default for LoadOptions {
@@ -57,6 +61,7 @@ impl Default for LoadOptions {
             config: TraceConfig::DEFAULT,
             ring_bytes: 16 << 20,
             btf: Some(PathBuf::from(KERNEL_BTF)),
+            max_sockets: SOCKETS_DEFAULT,
         }
     }
 }
@@ -97,6 +102,7 @@ impl Probes {
         let mut ebpf = EbpfLoader::new()
             .override_global("CONFIG", &config, true)
             .map_max_entries("EVENTS", options.ring_bytes)
+            .map_max_entries("SOCKETS", options.max_sockets)
             .load(PROBES)
             .map_err(permission_or(Error::Load))?;
         for (program, category, name) in tracepoints() {
@@ -161,8 +167,33 @@ impl Probes {
         })
     }
 
+    /// The descriptor of the followed-task map, for a child that adds itself to it between its
+    /// fork and its exec (see [`add_self_to_followed`]).
+    pub fn followed_map_fd(&self) -> Result<std::os::fd::RawFd> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        match self.ebpf.map("TRACED") {
+            Some(aya::maps::Map::LruHashMap(data)) => Ok(data.fd().as_fd().as_raw_fd()),
+            _ => Err(Error::MissingMap("TRACED")),
+        }
+    }
+
     /// Events the kernel could not write because the ring buffer was full, summed over CPUs.
     pub fn ring_drops(&self) -> Result<u64> {
+        self.counter(counter::RING_FULL)
+    }
+
+    /// The kernel's counters, summed over CPUs.
+    pub fn counters(&self) -> Result<KernelCounters> {
+        Ok(KernelCounters {
+            ring_full: self.counter(counter::RING_FULL)?,
+            state_full: self.counter(counter::STATE_FULL)?,
+            state_inserts: self.counter(counter::STATE_INSERTS)?,
+            state_removes: self.counter(counter::STATE_REMOVES)?,
+            task_ring_full: self.counter(counter::TASK_RING_FULL)?,
+        })
+    }
+
+    fn counter(&self, slot: u32) -> Result<u64> {
         let map = self
             .ebpf
             .map("COUNTERS")
@@ -172,14 +203,84 @@ impl Probes {
                 name: "COUNTERS",
                 source,
             })?;
-        let values = counters
-            .get(&counter::RING_FULL, 0)
-            .map_err(|source| Error::Map {
-                name: "COUNTERS",
-                source,
-            })?;
-        Ok(values.iter().sum())
+        let values = counters.get(&slot, 0).map_err(|source| Error::Map {
+            name: "COUNTERS",
+            source,
+        })?;
+        Ok(values.iter().fold(0u64, |sum, v| sum.saturating_add(*v)))
     }
+
+    /// The keys of the socket state map.
+    pub fn socket_keys(&mut self) -> Result<Vec<SockKey>> {
+        Ok(self.sockets()?.keys().flatten().collect())
+    }
+
+    /// Removes these sockets' states; returns how many were there.
+    pub fn remove_sockets(&mut self, keys: &[SockKey]) -> Result<u64> {
+        let mut sockets = self.sockets()?;
+        Ok(keys.iter().filter(|k| sockets.remove(k).is_ok()).count() as u64)
+    }
+
+    fn sockets(&mut self) -> Result<HashMap<&mut MapData, SockKey, SockState>> {
+        let map = self
+            .ebpf
+            .map_mut("SOCKETS")
+            .ok_or(Error::MissingMap("SOCKETS"))?;
+        HashMap::try_from(map).map_err(|source| Error::Map {
+            name: "SOCKETS",
+            source,
+        })
+    }
+}
+
+/// Adds the calling process to the followed-task map `map_fd`. Made for a child between fork
+/// and exec: one raw bpf(2) call, async-signal-safe, so the command is followed from its first
+/// instruction without the tracer's own threads ever being followed.
+pub fn add_self_to_followed(map_fd: std::os::fd::RawFd) -> io::Result<()> {
+    // kernel ABI: include/uapi/linux/bpf.h, union bpf_attr for BPF_MAP_*_ELEM.
+    #[repr(C)]
+    struct MapElemAttr {
+        map_fd: u32,
+        _pad: u32,
+        key: u64,
+        value: u64,
+        flags: u64,
+    }
+    const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() } as u32;
+    let one = 1u8;
+    let attr = MapElemAttr {
+        map_fd: map_fd as u32,
+        _pad: 0,
+        key: (&raw const pid) as u64,
+        value: (&raw const one) as u64,
+        flags: 0,
+    };
+    // SAFETY: attr and the key and value it points to live across the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_MAP_UPDATE_ELEM,
+            &raw const attr,
+            std::mem::size_of::<MapElemAttr>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The kernel programs' counters (see `dualstack_common::counter`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelCounters {
+    pub ring_full: u64,
+    pub state_full: u64,
+    pub state_inserts: u64,
+    pub state_removes: u64,
+    pub task_ring_full: u64,
 }
 
 fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<()> {

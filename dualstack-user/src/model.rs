@@ -16,10 +16,14 @@ pub struct Event {
     pub comm: String,
     /// CLOCK_MONOTONIC time of the syscall's exit.
     pub monotonic: Duration,
+    /// CLOCK_MONOTONIC time of the syscall's entry (strace -tt prints it).
+    pub entered: Duration,
     pub call: Call,
     pub ret: Return,
     /// What the tracer knew of the call's socket after the call.
     pub socket: Option<SocketInfo>,
+    /// How that knowledge was kept.
+    pub tracking: Tracking,
     /// The kernel's own view of the call's socket after the call.
     pub kernel: KernelView,
 }
@@ -39,8 +43,12 @@ impl Event {
         }
     }
 
-    /// The address family the call concerns, if known.
+    /// The address family the call concerns, if known: the kernel's socket first (right for
+    /// inherited, passed and pre-existing sockets), then what the tracer saw.
     pub fn family(&self) -> Option<u16> {
+        if let Some(k) = self.kernel.socket() {
+            return Some(k.family);
+        }
         if let Some(family) = self.socket.as_ref().and_then(|s| s.family) {
             return Some(family);
         }
@@ -52,18 +60,21 @@ impl Event {
         }
     }
 
-    /// The local or remote port the call concerns: its address argument's, else the bound one.
+    /// The local or remote ports the call concerns: its address argument's, the bound one, and
+    /// the kernel socket's local port.
     pub fn ports(&self) -> impl Iterator<Item = u16> {
         let bound = self
             .socket
             .as_ref()
             .and_then(|s| s.bound.as_ref())
             .and_then(SockAddr::port);
+        let local = self.kernel.socket().and_then(|k| k.local).map(|a| a.port());
         self.address()
             .as_ref()
             .and_then(SockAddr::port)
             .into_iter()
             .chain(bound)
+            .chain(local)
     }
 
     /// The file descriptor the call worked on, if any.
@@ -214,6 +225,30 @@ impl Errno {
     /// Human message, e.g. "Address already in use".
     pub fn message(self) -> Option<&'static str> {
         crate::format::errno::errno_message(self.0)
+    }
+}
+
+/// How the tracer keeps what it knows of a socket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tracking {
+    /// Per kernel socket (its inode): shared by every descriptor of it, in every process.
+    #[default]
+    Socket,
+    /// Per (process, descriptor), without the kernel's BTF: fork, dup and descriptor passing
+    /// are not followed, so what it says may belong to another socket.
+    Descriptor,
+    /// Not kept: the state map was full when this socket was first seen.
+    MapFull,
+}
+
+impl Tracking {
+    /// The name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tracking::Socket => "socket",
+            Tracking::Descriptor => "descriptor",
+            Tracking::MapFull => "map-full",
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod daemon;
 pub mod export;
 pub mod filter_args;
+pub mod followed;
 pub mod listeners;
 pub mod stream;
 pub mod trace;

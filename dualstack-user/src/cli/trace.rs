@@ -1,9 +1,9 @@
 //! `dualstack trace`: live socket calls, as strace would print them, without ptrace.
 
 use std::{
-    collections::BTreeSet,
     fs::File,
     io::{self, Write},
+    os::fd::AsFd as _,
     path::PathBuf,
     time::Duration,
 };
@@ -13,9 +13,12 @@ use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::{
-    cli::filter_args::FilterArgs,
+    cli::{
+        filter_args::FilterArgs,
+        followed::{descendants, task_alive, tgid_of, Followed},
+    },
     clock::Clock,
-    decode::decode,
+    decode::{decode, task_change},
     enrich::{host_bindv6only, Notes},
     filter::Filter,
     format::{
@@ -24,10 +27,11 @@ use crate::{
         Format,
     },
     holder::HolderFinder,
-    loader::{LoadOptions, Probes},
+    loader::{KernelCounters, LoadOptions, Probes},
     model::Event,
     reader::EventReader,
     sockaddr::SockAddr,
+    sweep::SocketSweep,
 };
 
 #[derive(Debug, Args)]
@@ -54,7 +58,16 @@ pub struct TraceArgs {
     /// Size of the kernel's event ring buffer, in MiB (a power of two).
     #[arg(long, default_value_t = 16)]
     pub ring_mib: u32,
-    /// Run this command and trace it and its descendants from its first instruction.
+    /// Sockets whose state (family, options, bound address) the kernel keeps at once.
+    #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
+    pub max_sockets: u32,
+    /// Show the close of every descriptor, as `strace -e trace=close` does; by default only
+    /// closes of sockets are shown.
+    #[arg(long)]
+    pub every_close: bool,
+    /// Run this command and trace it and its descendants from its first instruction, until the
+    /// last of them exits. Its standard output goes to dualstack's standard error (unless -o
+    /// is given), so that the trace alone is on standard output.
     #[arg(last = true)]
     pub command: Vec<String>,
 }
@@ -70,62 +83,24 @@ struct TraceOutput {
     text: String,
     bytes: Vec<u8>,
     decode_errors: u64,
-    reported_lost: u64,
     /// Append notes to strace lines (--verdicts).
     annotate: bool,
     /// `net.ipv6.bindv6only` of this netns, for events whose kernel state was not read.
     host_bindv6only: Option<bool>,
     /// Names the socket holding the port of a bind refused with EADDRINUSE.
     holders: HolderFinder,
+    /// Follow mode: the live tasks, kept in order with the calls.
+    followed: Option<Followed>,
+    /// What was last said of the kernel's counters.
+    reported: KernelCounters,
 }
 
 /// Which lines get a pid leader.
 enum LeaderRule {
-    /// strace -f -o FILE: every line.
+    /// strace -f -o FILE: every line; system-wide: `[pid N]` on every line.
     Always(Leader),
-    /// strace -f on a terminal: `[pid N]` while more than one traced task is alive.
-    WhileSeveral(LiveTasks),
-}
-
-/// The traced processes seen so far and how many tasks (threads) they have now.
-struct LiveTasks {
-    /// The processes tracing started with (the command, or the --pid processes).
-    roots: BTreeSet<u32>,
-    tgids: BTreeSet<u32>,
-    tasks: usize,
-}
-
-impl LiveTasks {
-    fn new(roots: impl IntoIterator<Item = u32>) -> LiveTasks {
-        let roots: BTreeSet<u32> = roots.into_iter().collect();
-        let mut live = LiveTasks {
-            tgids: roots.clone(),
-            roots,
-            tasks: 0,
-        };
-        live.recount();
-        live
-    }
-
-    fn is_root(&self, tgid: u32) -> bool {
-        self.roots.contains(&tgid)
-    }
-
-    fn note(&mut self, tgid: u32) {
-        if self.tgids.insert(tgid) {
-            self.recount();
-        }
-    }
-
-    /// Forgets dead processes and counts the threads of the live ones (/proc/PID/task).
-    fn recount(&mut self) {
-        self.tgids.retain(|&p| process_alive(p));
-        self.tasks = self
-            .tgids
-            .iter()
-            .map(|p| std::fs::read_dir(format!("/proc/{p}/task")).map_or(0, Iterator::count))
-            .sum();
-    }
+    /// strace -f on a terminal: `[pid N]` while more than one followed task is alive.
+    WhileSeveral,
 }
 
 pub(crate) fn ifname(index: u32) -> Option<String> {
@@ -145,6 +120,12 @@ pub(crate) fn ifname(index: u32) -> Option<String> {
 
 impl TraceOutput {
     fn handle(&mut self, record: &[u8]) {
+        if let Some(change) = task_change(record) {
+            if let Some(followed) = &mut self.followed {
+                followed.apply(change);
+            }
+            return;
+        }
         match decode(record) {
             Ok(event) if self.filter.matches(&event) => self.write(&event),
             Ok(_) => {}
@@ -158,18 +139,11 @@ impl TraceOutput {
     }
 
     fn write(&mut self, event: &Event) {
-        let leader = match &mut self.leader {
-            LeaderRule::Always(leader) => *leader,
-            LeaderRule::WhileSeveral(live) => {
-                live.note(event.pid);
-                let main_thread = event.tid == event.pid && live.is_root(event.pid);
-                if main_thread && live.tasks > 1 {
-                    // The count may predate the exit of the other tasks: look again.
-                    live.recount();
-                }
-                // A thread or child's call implies a second task at that moment, even when it
-                // is gone by the time its event is read.
-                if live.tasks > 1 || !main_thread {
+        let leader = match self.leader {
+            LeaderRule::Always(leader) => leader,
+            LeaderRule::WhileSeveral => {
+                let several = self.followed.as_ref().is_some_and(|f| f.count() > 1);
+                if several {
                     Leader::Bracket
                 } else {
                     Leader::None
@@ -178,7 +152,7 @@ impl TraceOutput {
         };
         let time = self
             .timestamps
-            .then(|| self.clock.strace_time(event.monotonic));
+            .then(|| self.clock.strace_time(event.entered));
         self.text.clear();
         match self.format {
             Format::Strace => {
@@ -232,23 +206,36 @@ impl TraceOutput {
         }
     }
 
-    /// Reports events the kernel dropped since the last report.
-    fn report_lost(&mut self, total: u64) {
-        if total <= self.reported_lost {
-            return;
+    /// Says what the kernel could not do since the last report: events dropped on a full
+    /// ring, sockets not tracked on a full state map.
+    fn report_counters(&mut self, now: KernelCounters, max_sockets: u32) {
+        let lost = now.ring_full.saturating_sub(self.reported.ring_full);
+        if lost > 0 {
+            if self.format == Format::Json {
+                json::lost_record(&mut self.bytes, lost, "kernel ring buffer full");
+            }
+            eprintln!("dualstack: {lost} events lost: the kernel ring buffer was full (try a larger --ring-mib)");
         }
-        let new = total - self.reported_lost;
-        self.reported_lost = total;
-        if self.format == Format::Json {
-            json::lost_record(&mut self.bytes, new, "kernel ring buffer full");
+        let untracked = now.state_full.saturating_sub(self.reported.state_full);
+        if untracked > 0 {
+            eprintln!(
+                "dualstack: {untracked} sockets not tracked: the socket state map ({max_sockets} \
+                 entries) was full; their events say so (try a larger --max-sockets)"
+            );
         }
-        eprintln!("dualstack: {new} events lost: the kernel ring buffer was full (try a larger --ring-mib)");
+        let tasks = now
+            .task_ring_full
+            .saturating_sub(self.reported.task_ring_full);
+        if tasks > 0 {
+            eprintln!(
+                "dualstack: {tasks} process starts or exits lost: the kernel ring buffer was full \
+                 ([pid N] leaders may be missing until the set is read again from /proc)"
+            );
+        }
+        self.reported = now;
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if let LeaderRule::WhileSeveral(live) = &mut self.leader {
-            live.recount();
-        }
         if !self.bytes.is_empty() {
             self.out.write_all(&self.bytes)?;
             self.bytes.clear();
@@ -283,37 +270,39 @@ fn annotate(line: &mut String, event: &Event, notes: &Notes) {
 }
 
 /// Which lines get a pid leader, as strace decides it: always with -o, else while several
-/// traced tasks are alive when tracing a command or processes, always system-wide.
-fn leader_rule(args: &TraceArgs, filter: &Filter, command_pid: Option<u32>) -> LeaderRule {
-    match (&args.output, command_pid) {
+/// followed tasks are alive when tracing a command or processes, always system-wide.
+fn leader_rule(args: &TraceArgs, following: bool) -> LeaderRule {
+    match (&args.output, following) {
         (Some(_), _) => LeaderRule::Always(Leader::Plain),
-        (None, Some(main)) => LeaderRule::WhileSeveral(LiveTasks::new([main])),
-        (None, None) if !filter.pids.is_empty() => {
-            let followed = filter
-                .pids
-                .iter()
-                .flat_map(|&p| std::iter::once(p).chain(descendants(p)));
-            LeaderRule::WhileSeveral(LiveTasks::new(followed))
-        }
-        (None, None) => LeaderRule::Always(Leader::Bracket),
+        (None, true) => LeaderRule::WhileSeveral,
+        (None, false) => LeaderRule::Always(Leader::Bracket),
     }
 }
 
 /// Runs `dualstack trace`; returns the process exit code.
 pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
-    let filter = args.filters.filter()?;
+    if args.command.is_empty() && std::env::args().any(|a| a == "--") {
+        bail!("nothing to run after `--`: give a command (`trace -- CMD ARGS...`), or drop `--` to trace the whole host");
+    }
+    let mut filter = args.filters.filter()?;
     if !args.command.is_empty() && !filter.pids.is_empty() {
         bail!("give either --pid or a command to run, not both");
     }
     if !args.ring_mib.is_power_of_two() {
         bail!("--ring-mib must be a power of two, got {}", args.ring_mib);
     }
+    if args.max_sockets == 0 {
+        bail!("--max-sockets must be at least 1");
+    }
+    filter.pids = processes_of(&filter.pids)?;
     let mut options = LoadOptions {
         ring_bytes: args.ring_mib << 20,
         btf: (args.btf != "none").then(|| PathBuf::from(&args.btf)),
+        max_sockets: args.max_sockets,
         ..LoadOptions::default()
     };
     filter.apply_to(&mut options.config);
+    options.config.every_close = u32::from(args.every_close);
     let run_command = !args.command.is_empty();
     if run_command {
         options.config.follow = 1;
@@ -321,9 +310,6 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     let mut probes = Probes::load(&options)?;
     probes.spawn_log_pump();
     for &pid in &filter.pids {
-        if !process_alive(pid) {
-            bail!("no process with pid {pid}");
-        }
         probes.follow(pid)?;
         for child in descendants(pid) {
             probes.follow(child)?;
@@ -337,40 +323,43 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         None => Box::new(io::stdout()),
     };
 
-    // The child is forked by this process: the kernel's fork hook follows it from there.
     let mut child = if run_command {
-        let child = tokio::process::Command::new(&args.command[0])
-            .args(&args.command[1..])
-            .spawn()
-            .with_context(|| format!("cannot run {}", args.command[0]))?;
-        Some(child)
+        Some(start_followed(
+            &args.command,
+            args.output.is_none(),
+            &probes,
+        )?)
     } else {
         None
     };
-    let leader = leader_rule(
-        &args,
-        &filter,
-        child.as_ref().and_then(tokio::process::Child::id),
-    );
+    let following = run_command || !filter.pids.is_empty();
+    let followed = match &child {
+        Some(c) => Some(Followed::attach([c.id()])),
+        None if following => Some(Followed::attach(filter.pids.iter().copied())),
+        None => None,
+    };
     let mut output = TraceOutput {
         filter: filter.clone(),
         format: args.format,
         timestamps: args.timestamps,
-        leader,
+        leader: leader_rule(&args, following),
         clock: Clock::now(),
         out,
         text: String::new(),
         bytes: Vec::with_capacity(1 << 16),
         decode_errors: 0,
-        reported_lost: 0,
         annotate: args.verdicts,
         host_bindv6only: host_bindv6only(),
         holders: HolderFinder::default(),
+        followed,
+        reported: KernelCounters::default(),
     };
+    let mut sweep = SocketSweep::new(args.max_sockets);
 
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut command_status = None;
     let code = loop {
         tokio::select! {
             read = reader.read_batch(|record| output.handle(record)) => {
@@ -379,34 +368,190 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
                     if err.kind() == io::ErrorKind::BrokenPipe { break 0; }
                     return Err(err).context("cannot write events");
                 }
+                if tracing_done(&output, command_status, run_command) {
+                    break command_status.map_or(0, exit_code);
+                }
             }
-            status = child_exit(child.as_mut()) => {
-                break exit_code(status?);
+            status = child_exit(child.as_mut().filter(|_| command_status.is_none())) => {
+                let status = status?;
+                command_status = Some(status);
+                // Its last calls and its exit are in the ring: read them before counting.
+                reader.drain(|record| output.handle(record));
+                let left = output.followed.as_ref().map_or(0, |f| f.processes().len());
+                if left > 0 {
+                    eprintln!(
+                        "dualstack: {} (pid {}) exited with {}; still following {left} \
+                         process{} it started, until the last exits (Ctrl-C to stop)",
+                        args.command[0],
+                        child.as_ref().map_or(0, Child::id),
+                        describe(status),
+                        if left == 1 { "" } else { "es" },
+                    );
+                }
             }
-            _ = interrupt.recv() => break 130,
-            _ = terminate.recv() => break 143,
+            _ = interrupt.recv() => {
+                break stop(SignalKind::interrupt(), child.as_mut(), command_status, &output, &args).await;
+            }
+            _ = terminate.recv() => {
+                break stop(SignalKind::terminate(), child.as_mut(), command_status, &output, &args).await;
+            }
             _ = tick.tick() => {
-                output.report_lost(probes.ring_drops()?);
-                if !filter.pids.is_empty() && !filter.pids.iter().any(|&p| process_alive(p)) {
-                    break 0;
+                let counters = probes.counters()?;
+                output.report_counters(counters, args.max_sockets);
+                sweep.tick(&mut probes, &counters)?;
+                if let Some(followed) = &mut output.followed {
+                    followed.forget_dead();
+                }
+                if tracing_done(&output, command_status, run_command) {
+                    break command_status.map_or(0, exit_code);
                 }
             }
         }
     };
     // Calls made just before the end are already in the ring: take them too.
     reader.drain(|record| output.handle(record));
-    output.report_lost(probes.ring_drops()?);
+    output.report_counters(probes.counters()?, args.max_sockets);
     let _ = output.flush();
     output.report_end();
     Ok(code)
 }
 
-/// The child's exit status; never ready when tracing without a command.
-async fn child_exit(
-    child: Option<&mut tokio::process::Child>,
-) -> io::Result<std::process::ExitStatus> {
+/// Follow mode ends when every followed task is gone (for a command, once it was reaped).
+fn tracing_done(
+    output: &TraceOutput,
+    command_status: Option<std::process::ExitStatus>,
+    run_command: bool,
+) -> bool {
+    let Some(followed) = &output.followed else {
+        return false;
+    };
+    if run_command && command_status.is_none() {
+        return false;
+    }
+    followed.is_empty()
+}
+
+/// `-p` takes processes or threads, as strace does: a thread stands for its process.
+fn processes_of(
+    pids: &std::collections::BTreeSet<u32>,
+) -> anyhow::Result<std::collections::BTreeSet<u32>> {
+    let mut processes = std::collections::BTreeSet::new();
+    for &pid in pids {
+        if !task_alive(pid) {
+            bail!("no process or thread with id {pid}");
+        }
+        let tgid = tgid_of(pid).unwrap_or(pid);
+        if tgid != pid {
+            eprintln!("dualstack: {pid} is a thread of process {tgid}: following the process");
+        }
+        processes.insert(tgid);
+    }
+    Ok(processes)
+}
+
+/// A started command and how to wait for it.
+struct Child {
+    inner: tokio::process::Child,
+    pid: u32,
+}
+
+impl Child {
+    fn id(&self) -> u32 {
+        self.pid
+    }
+}
+
+/// Starts `command`, which adds itself to the followed set between its fork and its exec, so
+/// that it is traced from its first instruction and the tracer's own threads never are. Its
+/// standard output goes to this process's standard error when the trace takes standard output.
+fn start_followed(
+    command: &[String],
+    stdout_to_stderr: bool,
+    probes: &Probes,
+) -> anyhow::Result<Child> {
+    use std::os::unix::process::CommandExt as _;
+    let map_fd = probes.followed_map_fd()?;
+    let mut cmd = std::process::Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    if stdout_to_stderr {
+        cmd.stdout(io::stderr().as_fd().try_clone_to_owned()?);
+    }
+    // SAFETY: add_self_to_followed makes only async-signal-safe calls (getpid, bpf).
+    unsafe {
+        cmd.pre_exec(move || crate::loader::add_self_to_followed(map_fd));
+    }
+    let inner = tokio::process::Command::from(cmd)
+        .spawn()
+        .with_context(|| format!("cannot run {}", command[0]))?;
+    let pid = inner.id().unwrap_or(0);
+    Ok(Child { inner, pid })
+}
+
+/// SIGINT or SIGTERM: as strace does, the command dualstack started gets the signal, and the
+/// processes it attached to with -p are left running; says so. Returns the exit code.
+async fn stop(
+    kind: SignalKind,
+    child: Option<&mut Child>,
+    command_status: Option<std::process::ExitStatus>,
+    output: &TraceOutput,
+    args: &TraceArgs,
+) -> i32 {
+    let signo = kind.as_raw_value();
+    let name = if signo == libc::SIGINT {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    };
+    let others = output.followed.as_ref().map_or(0, |f| f.processes().len());
     match child {
-        Some(child) => child.wait().await,
+        Some(child) if command_status.is_none() => {
+            // SAFETY: signalling the process this one started and has not reaped.
+            unsafe {
+                libc::kill(child.pid as libc::pid_t, signo);
+                libc::kill(child.pid as libc::pid_t, libc::SIGCONT);
+            }
+            let others = others.saturating_sub(1);
+            eprintln!(
+                "dualstack: {name}: sent {name} to {} (pid {}), which dualstack started{}",
+                args.command[0],
+                child.pid,
+                if others == 0 {
+                    String::new()
+                } else {
+                    format!("; {others} other followed processes keep running, no longer traced")
+                }
+            );
+            // Give it a moment to exit, so that its last calls are read.
+            match tokio::time::timeout(Duration::from_secs(1), child.inner.wait()).await {
+                Ok(Ok(status)) => exit_code(status),
+                _ => 128 + signo,
+            }
+        }
+        _ if others > 0 => {
+            eprintln!(
+                "dualstack: {name}: stopped tracing; {others} followed process{} keep running, no longer traced",
+                if others == 1 { "" } else { "es" }
+            );
+            128 + signo
+        }
+        _ => 128 + signo,
+    }
+}
+
+/// "status 0" or "signal 9", for messages.
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("status {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        _ => "an unknown status".to_owned(),
+    }
+}
+
+/// The child's exit status; never ready when tracing without a command, or once it was reaped.
+async fn child_exit(child: Option<&mut Child>) -> io::Result<std::process::ExitStatus> {
+    match child {
+        Some(child) => child.inner.wait().await,
         None => std::future::pending().await,
     }
 }
@@ -417,45 +562,4 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-fn process_alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Every live descendant of `pid`, from the ppid fields of /proc/*/stat.
-fn descendants(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let parents: Vec<(u32, u32)> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|p| {
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
-            // The comm field may hold spaces and parentheses: the ppid follows the last ')'.
-            let parent = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((p, parent))
-        })
-        .collect();
-    let mut found = vec![pid];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    found.remove(0);
-    found
 }

@@ -307,10 +307,12 @@ mod tests {
             tid: pid,
             comm: "t".into(),
             monotonic: Duration::ZERO,
+            entered: Duration::ZERO,
             call: Call::Close { fd: 3 },
             ret: Return::Value(0),
             socket: None,
             kernel: KernelView::NotRead,
+            tracking: crate::model::Tracking::Socket,
         }
     }
 

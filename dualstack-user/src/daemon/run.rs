@@ -32,6 +32,7 @@ use crate::{
     loader::{LoadOptions, Probes},
     model::Event,
     reader::EventReader,
+    sweep::SocketSweep,
 };
 
 /// How often kernel drops are looked at.
@@ -83,6 +84,9 @@ struct Daemon {
     alive_rx: mpsc::Receiver<()>,
     batch: Vec<Event>,
     reported_drops: u64,
+    /// Removes the kernel's state of sockets that died without a close.
+    sweep: SocketSweep,
+    reported_state_full: u64,
 }
 
 impl Daemon {
@@ -164,6 +168,8 @@ impl Daemon {
             alive_rx,
             batch: Vec::with_capacity(1024),
             reported_drops,
+            sweep: SocketSweep::new(options.max_sockets),
+            reported_state_full: 0,
         })
     }
 
@@ -183,11 +189,20 @@ impl Daemon {
                     self.hub.publish_all(batch).await;
                 }
                 _ = tick.tick() => {
-                    let total = self.probes.ring_drops()?;
+                    let counters = self.probes.counters()?;
+                    let total = counters.ring_full;
                     if total > self.reported_drops {
                         self.hub.kernel_lost(total - self.reported_drops);
                         self.reported_drops = total;
                     }
+                    if counters.state_full > self.reported_state_full {
+                        warn!(
+                            "{} sockets not tracked: the socket state map was full; their events say so",
+                            counters.state_full - self.reported_state_full
+                        );
+                        self.reported_state_full = counters.state_full;
+                    }
+                    self.sweep.tick(&mut self.probes, &counters)?;
                 }
             }
         }

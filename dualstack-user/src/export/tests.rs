@@ -63,10 +63,12 @@ fn event(pid: u32, tid: u32, comm: &str, call: Call, ret: Return) -> Event {
         tid,
         comm: comm.into(),
         monotonic: Duration::from_millis(u64::from(tid)),
+        entered: Duration::from_millis(u64::from(tid)),
         call,
         ret,
         socket: None,
         kernel: KernelView::NotRead,
+        tracking: crate::model::Tracking::Socket,
     }
 }
 

@@ -14,10 +14,12 @@ fn event(call: Call, ret: i64) -> Event {
         tid: 13666,
         comm: "python3".into(),
         monotonic: Duration::ZERO,
+        entered: Duration::ZERO,
         call,
         ret: Return::from_raw(ret),
         socket: None,
         kernel: crate::model::KernelView::NotRead,
+        tracking: crate::model::Tracking::Socket,
     }
 }
 

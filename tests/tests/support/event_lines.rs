@@ -141,9 +141,11 @@ pub fn line(i: usize, spec: &Spec) -> String {
         tid: spec.tid,
         comm: spec.comm.into(),
         monotonic: Duration::from_millis(i as u64),
+        entered: Duration::from_millis(i as u64),
         call,
         ret,
         socket,
+        tracking: dualstack::model::Tracking::Socket,
         kernel: KernelView::NotRead,
     };
     let mut text = String::new();
