@@ -33,14 +33,54 @@ impl Event {
         self.call.syscall()
     }
 
-    /// The address the call carried (bind/connect argument, accept's peer), if it was read.
+    /// The address the call carried (bind/connect argument, accept's peer), if it was read;
+    /// accept's peer only when it was read whole (see [`Event::peer`]).
     pub fn address(&self) -> Option<SockAddr> {
+        match self.peer() {
+            Some(Peer::Read(addr)) => Some(addr),
+            Some(_) => None,
+            None => self.address_bytes(),
+        }
+    }
+
+    /// The sockaddr bytes the call carried, however many were read (a truncated peer address
+    /// still starts with its family).
+    fn address_bytes(&self) -> Option<SockAddr> {
         match &self.call {
             Call::Bind { addr, .. } | Call::Connect { addr, .. } | Call::Accept { addr, .. } => {
                 addr.bytes().map(SockAddr::parse)
             }
             _ => None,
         }
+    }
+
+    /// What an accept or accept4 that returned a connection learnt of its peer; None for
+    /// other calls and failed accepts.
+    pub fn peer(&self) -> Option<Peer> {
+        let Call::Accept { addr, addrlen, .. } = &self.call else {
+            return None;
+        };
+        if self.ret.is_error() {
+            return None;
+        }
+        if addr.ptr == 0 || addrlen.ptr == 0 {
+            return Some(Peer::NotRequested);
+        }
+        let (Some(before), Some(after)) = (addrlen.before, addrlen.after) else {
+            return Some(Peer::Fault);
+        };
+        // The kernel writes min(before, after) bytes and returns the peer's full length.
+        if before < after {
+            return Some(Peer::Truncated);
+        }
+        let len = after as usize;
+        Some(match &addr.read {
+            UserRead::Bytes(b) if b.len() >= len => Peer::Read(SockAddr::parse(&b[..len])),
+            // The tracer copied less than the kernel wrote.
+            UserRead::Bytes(_) => Peer::Truncated,
+            UserRead::NotRead if len == 0 => Peer::Read(SockAddr::parse(&[])),
+            UserRead::NotRead | UserRead::Fault => Peer::Fault,
+        })
     }
 
     /// The address family the call concerns, if known: the kernel's socket first (right for
@@ -56,7 +96,7 @@ impl Event {
             Call::Socket { family, .. } | Call::Socketpair { family, .. } => {
                 u16::try_from(*family).ok()
             }
-            _ => self.address().map(|a| a.family()),
+            _ => self.address_bytes().map(|a| a.family()),
         }
     }
 
@@ -151,6 +191,31 @@ impl Call {
             Call::Accept { flags: None, .. } => Syscall::Accept,
             Call::Accept { flags: Some(_), .. } => Syscall::Accept4,
             Call::Close { .. } => Syscall::Close,
+        }
+    }
+}
+
+/// accept's peer address, as far as the call let the tracer see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// The peer's whole address.
+    Read(SockAddr),
+    /// addr or addrlen was NULL: the program did not ask for the peer.
+    NotRequested,
+    /// The program's buffer was shorter than the peer's address: only its start was written.
+    Truncated,
+    /// *addrlen or the address could not be read.
+    Fault,
+}
+
+impl Peer {
+    /// The name used in the JSON output.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Peer::Read(_) => "read",
+            Peer::NotRequested => "not-requested",
+            Peer::Truncated => "truncated",
+            Peer::Fault => "fault",
         }
     }
 }

@@ -17,6 +17,8 @@ const SOCKADDR_IN6: usize = 28;
 const SOCKADDR_NL: usize = 12;
 const SOCKADDR_LL: usize = 20;
 const SUN_PATH_OFFSET: usize = 2;
+/// sizeof(sun_path): the kernel refuses longer addresses, and strace never shows more.
+const SUN_PATH_LEN: usize = 108;
 
 /// A decoded sockaddr. Bytes that do not form a valid address of their family stay raw.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,9 +50,9 @@ pub enum SockAddr {
 pub enum UnixAddr {
     /// Only sa_family: an unnamed socket.
     Unnamed,
-    /// A filesystem path (bytes up to the first NUL).
+    /// A filesystem path (bytes up to the first NUL, at most 108).
     Path(Vec<u8>),
-    /// An abstract name: the bytes after the leading NUL.
+    /// An abstract name: the bytes after the leading NUL (at most 107).
     Abstract(Vec<u8>),
 }
 
@@ -158,7 +160,9 @@ impl SockAddr {
 }
 
 impl UnixAddr {
+    /// `path` is what follows sa_family; bytes past sun_path's 108 are not part of it.
     fn parse(path: &[u8]) -> UnixAddr {
+        let path = &path[..path.len().min(SUN_PATH_LEN)];
         match path.first() {
             None => UnixAddr::Unnamed,
             Some(0) => UnixAddr::Abstract(path[1..].to_vec()),
@@ -220,6 +224,21 @@ mod tests {
         assert_eq!(
             SockAddr::parse(&[1, 0, b'/', b'x', 0, 9]),
             SockAddr::Unix(UnixAddr::Path(b"/x".to_vec()))
+        );
+    }
+
+    #[test]
+    fn unix_names_stop_at_sun_path_end() {
+        let mut long = vec![1u8, 0];
+        long.extend(std::iter::repeat_n(b'p', 200));
+        assert_eq!(
+            SockAddr::parse(&long),
+            SockAddr::Unix(UnixAddr::Path(vec![b'p'; 108]))
+        );
+        long[2] = 0;
+        assert_eq!(
+            SockAddr::parse(&long),
+            SockAddr::Unix(UnixAddr::Abstract(vec![b'p'; 107]))
         );
     }
 }

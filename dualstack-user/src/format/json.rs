@@ -5,8 +5,12 @@
 //! - `time` (RFC 3339 UTC), `pid`, `tid`, `comm`, `syscall`, `fd` (null for socket/socketpair).
 //! - `ret` (the return value, -1 on failure), `errno` and `error` (name and message, or null).
 //! - `family` ("AF_INET6"...), `address` and `port`: the address the call carried (bind and
-//!   connect argument, accept's peer), else the kernel's bound address and real port, else the
-//!   address of the socket's last bind; null when unknown.
+//!   connect argument), else the kernel's bound address and real port, else the address of the
+//!   socket's last bind; null when unknown. For accept and accept4 they are the peer's, and
+//!   only when `peer` is "read": null otherwise, never the listener's.
+//! - `peer` (accept and accept4 that returned a connection, else null): "read" (the whole peer
+//!   address), "not-requested" (addr or addrlen NULL), "truncated" (the buffer was shorter
+//!   than the peer's address) or "fault" (unreadable).
 //! - `v6only` (true/false/null, AF_INET6 only): the effective IPV6_V6ONLY, the kernel's bit when
 //!   it was read; `v6only_source`: "setsockopt", "netns-default", "bind-address" (the kernel sets
 //!   it on a bind to a specific IPv6 address), "pre-existing" (socket created
@@ -29,7 +33,7 @@ use crate::{
     enrich::Notes,
     format::names,
     holder::Holder,
-    model::{Event, KernelSocket, KernelView, Return, SocketInfo},
+    model::{Call, Event, KernelSocket, KernelView, Peer, Return, SocketInfo},
     sockaddr::SockAddr,
     verdict::Verdict,
 };
@@ -50,6 +54,7 @@ struct EventRecord<'a> {
     family: Option<String>,
     address: Option<String>,
     port: Option<u16>,
+    peer: Option<&'static str>,
     v6only: Option<bool>,
     v6only_source: Option<&'static str>,
     kernel_status: &'static str,
@@ -192,10 +197,13 @@ pub fn write_event(
         .as_ref()
         .and_then(|s| s.bound.as_ref())
         .map(as_pair);
-    let (address, port) = carried
-        .or(kernel_bound)
-        .or(last_bind)
-        .unwrap_or((None, None));
+    let (address, port) = if let Call::Accept { .. } = event.call {
+        // An accept's address is its peer's, or nothing: never the listener's.
+        carried
+    } else {
+        carried.or(kernel_bound).or(last_bind)
+    }
+    .unwrap_or((None, None));
     let record = EventRecord {
         kind: "event",
         time: clock.rfc3339(event.monotonic),
@@ -212,6 +220,7 @@ pub fn write_event(
             .map(|f| names::address_family_str(u32::from(f))),
         address,
         port,
+        peer: event.peer().as_ref().map(Peer::name),
         v6only: notes.v6only.map(|(v, _)| v),
         v6only_source: notes.v6only.map(|(_, origin)| origin.name()),
         kernel_status: match &event.kernel {
@@ -236,3 +245,7 @@ pub fn lost_record(out: &mut Vec<u8>, count: u64, reason: &str) {
     let _ = serde_json::to_writer(&mut *out, &record);
     out.push(b'\n');
 }
+
+#[cfg(test)]
+#[path = "json_tests.rs"]
+mod tests;

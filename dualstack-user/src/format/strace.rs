@@ -17,6 +17,9 @@ use crate::{
 const RESULT_COLUMN: usize = 40;
 /// sizeof(struct sockaddr_storage): strace decodes at most this much of a sockaddr.
 const SOCKADDR_STORAGE: usize = 128;
+/// sizeof(struct sockaddr_in6) without and with sin6_scope_id.
+const SOCKADDR_IN6_NO_SCOPE: usize = 24;
+const SOCKADDR_IN6: usize = 28;
 
 /// What starts a line before the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,15 +98,7 @@ fn write_args(out: &mut String, event: &Event, resolve: &Resolve) {
             family,
             sock_type,
             protocol,
-        } => {
-            let _ = write!(
-                out,
-                "{}, {}, {}",
-                names::address_family_str(*family),
-                names::socket_type(*sock_type),
-                names::socket_protocol_raw(u16::try_from(*family).unwrap_or(u16::MAX), *protocol)
-            );
-        }
+        } => write_socket_args(out, u64::from(*family), u64::from(*sock_type), *protocol),
         Call::Socketpair {
             family,
             sock_type,
@@ -166,6 +161,19 @@ fn write_args(out: &mut String, event: &Event, resolve: &Resolve) {
     }
 }
 
+/// socket()'s three arguments from their registers. strace prints the domain and the type
+/// from their low 32 bits, but picks the protocol's decoder by the whole domain register: a
+/// domain of 0x10000000a prints `AF_INET6` and the protocol as a plain number.
+fn write_socket_args(out: &mut String, domain: u64, sock_type: u64, protocol: u64) {
+    let _ = write!(
+        out,
+        "{}, {}, {}",
+        names::address_family_str(domain as u32),
+        names::socket_type(sock_type as u32),
+        names::socket_protocol_raw(u16::try_from(domain).unwrap_or(u16::MAX), protocol)
+    );
+}
+
 /// strace's printaddr: `NULL` or the address in hex.
 fn pointer(out: &mut String, ptr: u64) {
     if ptr == 0 {
@@ -210,9 +218,12 @@ fn write_optval(out: &mut String, level: i32, optname: i32, optval: &UserBuf, op
     } else {
         match &optval.read {
             UserRead::Bytes(b) => {
-                let shown = &b[..b.len().min(super::quote::MAX_STRLEN)];
+                // strace takes optlen as unsigned here: -1 is 4294967295 bytes, so the first
+                // 32 are shown, then `...`.
+                let len = optlen as u32 as usize;
+                let shown = &b[..b.len().min(len).min(super::quote::MAX_STRLEN)];
                 quote(out, shown);
-                if usize::try_from(optlen).unwrap_or(0) > super::quote::MAX_STRLEN {
+                if len > super::quote::MAX_STRLEN {
                     out.push_str("...");
                 }
             }
@@ -240,7 +251,7 @@ fn write_sockaddr_arg(out: &mut String, addr: &UserBuf, addrlen: i64, resolve: &
     }
 }
 
-/// accept's addr and addrlen (strace's decode_sockname).
+/// accept's addr and addrlen (strace's decode_sockname, where both lengths are `int`).
 fn write_accept_addr(
     out: &mut String,
     addr: &UserBuf,
@@ -254,7 +265,8 @@ fn write_accept_addr(
         pointer(out, addrlen.ptr);
         return;
     };
-    if let Some(after) = addrlen.after.filter(|_| ok) {
+    let before = before as i32;
+    if let Some(after) = addrlen.after.filter(|_| ok).map(|after| after as i32) {
         write_sockaddr_arg(out, addr, i64::from(before.min(after)), resolve);
         if before == after {
             let _ = write!(out, ", [{after}]");
@@ -288,10 +300,7 @@ pub fn write_sockaddr(out: &mut String, bytes: &[u8], resolve: &Resolve) {
                 a.ip()
             );
         }
-        SockAddr::Inet6 {
-            addr,
-            scope_present,
-        } => {
+        SockAddr::Inet6 { addr, .. } => {
             let _ = write!(
                 out,
                 ", sin6_port=htons({}), sin6_flowinfo=htonl({}), inet_pton(AF_INET6, \"{}\", &sin6_addr)",
@@ -299,12 +308,18 @@ pub fn write_sockaddr(out: &mut String, bytes: &[u8], resolve: &Resolve) {
                 addr.flowinfo(),
                 inet6_text(addr.ip())
             );
-            if scope_present {
+            // strace copies the sockaddr into a zeroed buffer and shows sin6_scope_id whenever
+            // addrlen > 24: with 25..27 it is the bytes given, the missing ones zero.
+            if bytes.len() > SOCKADDR_IN6_NO_SCOPE {
+                let mut scope = [0u8; 4];
+                let given = &bytes[SOCKADDR_IN6_NO_SCOPE..bytes.len().min(SOCKADDR_IN6)];
+                scope[..given.len()].copy_from_slice(given);
+                let scope = u32::from_ne_bytes(scope);
                 out.push_str(", sin6_scope_id=");
                 if is_link_local(addr.ip()) {
-                    write_ifindex(out, addr.scope_id(), resolve);
+                    write_ifindex(out, scope, resolve);
                 } else {
-                    let _ = write!(out, "{}", addr.scope_id());
+                    let _ = write!(out, "{scope}");
                 }
             }
         }
@@ -321,6 +336,8 @@ pub fn write_sockaddr(out: &mut String, bytes: &[u8], resolve: &Resolve) {
             if pad != 0 {
                 let _ = write!(out, ", nl_pad={pad:#x}");
             }
+            // nl_pid is a __u32 that strace prints with %d.
+            let pid = pid as i32;
             // C's %#08x: zero has no 0x prefix.
             if groups == 0 {
                 let _ = write!(out, ", nl_pid={pid}, nl_groups=00000000");

@@ -389,3 +389,319 @@ fn accept_and_socketpair_lines() {
     );
     let _ = Errno(0);
 }
+
+/// Lines from strace 6.1 on this machine for calls made with ctypes (`libc.syscall`).
+fn connect(addr: UserBuf, addrlen: i32, ret: i64) -> Event {
+    event(
+        Call::Connect {
+            fd: 3,
+            addr,
+            addrlen,
+        },
+        ret,
+    )
+}
+
+#[test]
+fn netlink_pid_is_signed() {
+    let nl = |pid: u32| {
+        let mut b = vec![16u8, 0, 0, 0];
+        b.extend_from_slice(&pid.to_ne_bytes());
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        b
+    };
+    assert_eq!(
+        line(&bind(3, bytes(1, &nl(0xffff_ffff)), 12, 0)),
+        "bind(3, {sa_family=AF_NETLINK, nl_pid=-1, nl_groups=00000000}, 12) = 0"
+    );
+    assert_eq!(
+        line(&bind(3, bytes(1, &nl(0x8000_0000)), 12, -22)),
+        "bind(3, {sa_family=AF_NETLINK, nl_pid=-2147483648, nl_groups=00000000}, 12) = -1 EINVAL (Invalid argument)"
+    );
+}
+
+#[test]
+fn inet6_scope_id_from_partial_lengths() {
+    // The program passed 28 bytes of sockaddr_in6 and then addrlen 24..28.
+    let cases = [
+        (
+            "::1",
+            0x0403_0201,
+            24,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr)}, 24) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "::1",
+            0x0403_0201,
+            25,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=1}, 25) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "::1",
+            0x0403_0201,
+            26,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=513}, 26) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "::1",
+            0x0403_0201,
+            27,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=197121}, 27) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "::1",
+            0x0403_0201,
+            28,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=67305985}, 28) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "::1",
+            0,
+            26,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 26) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "::1",
+            4242,
+            25,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=146}, 25) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "fe80::1",
+            0x0403_0201,
+            25,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=if_nametoindex("lo")}, 25) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "fe80::1",
+            0x0403_0201,
+            27,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=197121}, 27) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            "fe80::1",
+            4242,
+            26,
+            r#"bind(4, {sa_family=AF_INET6, sin6_port=htons(47064), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "fe80::1", &sin6_addr), sin6_scope_id=4242}, 26) = -1 EINVAL (Invalid argument)"#,
+        ),
+    ];
+    for (ip, scope, len, want) in cases {
+        let sa = sin6(ip, 47064, 0, scope);
+        let ev = bind(4, bytes(1, &sa[..len]), len as i32, -22);
+        assert_eq!(line(&ev), want, "{ip} scope {scope} len {len}");
+    }
+}
+
+#[test]
+fn setsockopt_negative_optlen() {
+    // optval: 01 00 00 00 "cubic" 00 00 00, then the bytes 0..63 (the tracer reads 64).
+    let mut val = b"\x01\x00\x00\x00cubic\x00\x00\x00".to_vec();
+    val.extend(0u8..52);
+    let p = 0x7f8e_0cb1_6f60;
+    let cases = [
+        (setsockopt(41, 26, bytes(p, &val), -1, -22),
+         r#"setsockopt(3, SOL_IPV6, IPV6_V6ONLY, "\1\0\0\0cubic\0\0\0\0\1\2\3\4\5\6\7\10\t\n\v\f\r\16\17\20\21\22\23"..., -1) = -1 EINVAL (Invalid argument)"#),
+        (setsockopt(6, 13, bytes(p, &val), -100, -22),
+         r#"setsockopt(3, SOL_TCP, TCP_CONGESTION, "\1\0\0\0cubic\0\0\0\0\1\2\3\4\5\6\7\10\t\n\v\f\r\16\17\20\21\22\23"..., -100) = -1 EINVAL (Invalid argument)"#),
+        (setsockopt(1, 25, bytes(p, &val), i32::MIN, -22),
+         r#"setsockopt(3, SOL_SOCKET, SO_BINDTODEVICE, "\1\0\0\0cubic\0\0\0\0\1\2\3\4\5\6\7\10\t\n\v\f\r\16\17\20\21\22\23"..., -2147483648) = -1 EINVAL (Invalid argument)"#),
+        (setsockopt(9999, 1, bytes(p, &val), -4, -22),
+         r#"setsockopt(3, 0x270f /* SOL_?? */, 1, "\1\0\0\0cubic\0\0\0\0\1\2\3\4\5\6\7\10\t\n\v\f\r\16\17\20\21\22\23"..., -4) = -1 EINVAL (Invalid argument)"#),
+        (setsockopt(1, 2, bytes(p, &val), -1, -22),
+         "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, 0x7f8e0cb16f60, -1) = -1 EINVAL (Invalid argument)"),
+        (setsockopt(1, 13, bytes(p, &val), -1, -22),
+         "setsockopt(3, SOL_SOCKET, SO_LINGER, 0x7f8e0cb16f60, -1) = -1 EINVAL (Invalid argument)"),
+        (setsockopt(270, 1, bytes(p, &val), -1, -22),
+         "setsockopt(3, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 0x7f8e0cb16f60, -1) = -1 EINVAL (Invalid argument)"),
+        (setsockopt(1, 2, bytes(p, &val), i32::MAX, 0),
+         "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 2147483647) = 0"),
+        (setsockopt(41, 26, bytes(p, &val[..5]), 5, -92),
+         r#"setsockopt(3, SOL_IPV6, IPV6_V6ONLY, "\1\0\0\0c", 5) = -1 ENOPROTOOPT (Protocol not available)"#),
+        (setsockopt(270, 1, bytes(p, &val[..5]), 5, -92),
+         "setsockopt(3, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, [1], 5) = -1 ENOPROTOOPT (Protocol not available)"),
+        (setsockopt(1, 13, bytes(p, &val[..9]), 9, 0),
+         "setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=1768060259}, 9) = 0"),
+    ];
+    for (ev, want) in cases {
+        assert_eq!(line(&ev), want);
+    }
+}
+
+#[test]
+fn unix_path_stops_at_sun_path() {
+    // "/tmp/" + 103 'x' fills sun_path's 108 bytes; "ABCDEFGHIJKLMNOPQRSTUVWXYZ" follows.
+    let mut path = b"\x01\x00/tmp/".to_vec();
+    path.extend([b'x'; 103]);
+    path.extend(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    path.extend([b'y'; 200]);
+    // The tracer reads at most 128 bytes of a sockaddr.
+    let path = bytes(1, &path[..128]);
+    let cases = [
+        (
+            111,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path="/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, 111) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            128,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path="/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, 128) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            129,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path="/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, 129) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            200,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path="/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, 200) = -1 EINVAL (Invalid argument)"#,
+        ),
+    ];
+    for (len, want) in cases {
+        assert_eq!(line(&connect(path.clone(), len, -22)), want, "len {len}");
+    }
+    // Abstract: NUL, 106 'a', then "BCDEFGHIJKLMNOPQRSTUVWXYZ": 107 bytes after the NUL.
+    let mut name = b"\x01\x00\x00".to_vec();
+    name.extend([b'a'; 106]);
+    name.extend(b"BCDEFGHIJKLMNOPQRSTUVWXYZ");
+    name.extend([b'z'; 100]);
+    let name = bytes(1, &name[..128]);
+    let cases = [
+        (
+            110,
+            -111,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path=@"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaB"}, 110) = -1 ECONNREFUSED (Connection refused)"#,
+        ),
+        (
+            111,
+            -22,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path=@"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaB"}, 111) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            128,
+            -22,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path=@"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaB"}, 128) = -1 EINVAL (Invalid argument)"#,
+        ),
+        (
+            200,
+            -22,
+            r#"connect(3, {sa_family=AF_UNIX, sun_path=@"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaB"}, 200) = -1 EINVAL (Invalid argument)"#,
+        ),
+    ];
+    for (len, ret, want) in cases {
+        assert_eq!(line(&connect(name.clone(), len, ret)), want, "len {len}");
+    }
+    // A NUL inside sun_path still ends the path.
+    let mut short = b"\x01\x00/tmp/".to_vec();
+    short.extend([b'q'; 103]);
+    short.push(0);
+    short.extend([b'r'; 20]);
+    assert_eq!(
+        line(&connect(bytes(1, &short), 128, -22)),
+        r#"connect(3, {sa_family=AF_UNIX, sun_path="/tmp/qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"}, 128) = -1 EINVAL (Invalid argument)"#
+    );
+}
+
+#[test]
+fn accept_addrlen_is_signed() {
+    let accept = |before: u32, after: Option<u32>, flags: Option<i32>, ret: i64| {
+        let addr = if ret < 0 {
+            not_read(0x7fbb_d34e_f4b0)
+        } else {
+            bytes(0x7fbb_d34e_f4b0, &sin([127, 0, 0, 1], 58008))
+        };
+        event(
+            Call::Accept {
+                fd: 3,
+                addr,
+                addrlen: AddrLen {
+                    ptr: 2,
+                    before: Some(before),
+                    after,
+                },
+                flags,
+            },
+            ret,
+        )
+    };
+    let cases = [
+        (
+            accept(0xffff_ffff, None, None, -22),
+            "accept(3, 0x7fbbd34ef4b0, [-1])         = -1 EINVAL (Invalid argument)",
+        ),
+        (
+            accept(0x8000_0000, None, None, -22),
+            "accept(3, 0x7fbbd34ef4b0, [-2147483648]) = -1 EINVAL (Invalid argument)",
+        ),
+        (
+            accept(0xffff_fffe, None, None, -22),
+            "accept(3, 0x7fbbd34ef4b0, [-2])         = -1 EINVAL (Invalid argument)",
+        ),
+        (
+            accept(0xffff_ffff, None, Some(0x80000), -22),
+            "accept4(3, 0x7fbbd34ef4b0, [-1], SOCK_CLOEXEC) = -1 EINVAL (Invalid argument)",
+        ),
+        (
+            accept(0x7fff_ffff, Some(16), None, 5),
+            r#"accept(3, {sa_family=AF_INET, sin_port=htons(58008), sin_addr=inet_addr("127.0.0.1")}, [2147483647 => 16]) = 5"#,
+        ),
+    ];
+    for (ev, want) in cases {
+        assert_eq!(line(&ev), want);
+    }
+}
+
+#[test]
+fn socket_domain_register_with_high_bits() {
+    // strace prints the domain and type from their low 32 bits but chooses the protocol's
+    // decoder by the whole domain register (src/net.c SYS_FUNC(socket)).
+    let cases: [(u64, u64, u64, &str); 7] = [
+        (
+            0x1_0000_000a,
+            1,
+            0,
+            "socket(AF_INET6, SOCK_STREAM, 0)        = 4",
+        ),
+        (
+            0x1_0000_0002,
+            1,
+            6,
+            "socket(AF_INET, SOCK_STREAM, 6)         = 4",
+        ),
+        (
+            0x1_0000_0010,
+            3,
+            0,
+            "socket(AF_NETLINK, SOCK_RAW, 0)         = 4",
+        ),
+        (
+            0x1_0000_0011,
+            3,
+            0x300,
+            "socket(AF_PACKET, SOCK_RAW, 768)        = 4",
+        ),
+        (
+            0xa,
+            0x1_0000_0001,
+            0,
+            "socket(AF_INET6, SOCK_STREAM, IPPROTO_IP) = 4",
+        ),
+        (
+            0xa,
+            1,
+            0x1_0000_0006,
+            "socket(AF_INET6, SOCK_STREAM, IPPROTO_TCP) = 4",
+        ),
+        (
+            1,
+            1,
+            0x1_0000_0000,
+            "socket(AF_UNIX, SOCK_STREAM, 4294967296) = 4",
+        ),
+    ];
+    for (domain, sock_type, protocol, want) in cases {
+        let mut args = String::new();
+        super::write_socket_args(&mut args, domain, sock_type, protocol);
+        assert!(
+            want.starts_with(&format!("socket({args}) ")),
+            "{args:?} is not the arguments of {want:?}"
+        );
+    }
+}
