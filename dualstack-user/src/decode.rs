@@ -160,7 +160,7 @@ fn decode_call(syscall: Syscall, raw: &SyscallEvent) -> Result<Call, DecodeError
     let addr = || user_buf(a[1], &raw.addr);
     Ok(match syscall {
         Syscall::Socket => Call::Socket {
-            family: a[0] as u32,
+            family: a[0],
             sock_type: a[1] as u32,
             protocol: a[2],
         },

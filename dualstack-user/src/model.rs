@@ -93,9 +93,8 @@ impl Event {
             return Some(family);
         }
         match &self.call {
-            Call::Socket { family, .. } | Call::Socketpair { family, .. } => {
-                u16::try_from(*family).ok()
-            }
+            Call::Socket { family, .. } => u16::try_from(*family as u32).ok(),
+            Call::Socketpair { family, .. } => u16::try_from(*family).ok(),
             _ => self.address_bytes().map(|a| a.family()),
         }
     }
@@ -134,9 +133,10 @@ impl Event {
 /// The syscall and its arguments, decoded as the kernel received them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Call {
-    /// `protocol` is the raw register: strace prints it whole for families it does not decode.
+    /// `family` and `protocol` are the raw registers: strace decides from the whole family
+    /// register how to print the protocol, and prints it whole for families it does not decode.
     Socket {
-        family: u32,
+        family: u64,
         sock_type: u32,
         protocol: u64,
     },

@@ -9,8 +9,11 @@
                                           it; the receiver accepts one connection
     services.py dup2 PORT                 dup2 an AF_INET socket over an AF_INET6 one, then bind
                                           and listen on the reused descriptor number
-    services.py many COUNT PORT           COUNT AF_INET6 sockets on [::]:PORT (SO_REUSEPORT),
-                                          IPV6_V6ONLY alternating 0 and 1, all listening at once
+    services.py many COUNT PORT           COUNT AF_INET6 sockets on [::]:PORT+2k (IPV6_V6ONLY=0)
+                                          and PORT+2k+1 (IPV6_V6ONLY=1), 500 per port with
+                                          SO_REUSEPORT, all
+                                          listening at once (over several processes when one
+                                          may not hold that many descriptors)
     services.py thread-then-wait DIR      a thread that exits at once; its id goes to DIR/tid,
                                           then wait for DIR/go
 
@@ -117,18 +120,56 @@ def dup2_over(port):
 
 
 def many(count, port):
-    resource.setrlimit(resource.RLIMIT_NOFILE, (count + 1000, count + 1000))
+    """COUNT sockets live at once: in this process when its descriptor limit allows, else
+    spread over forked processes (raising the hard limit needs CAP_SYS_RESOURCE)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = count + 100
+    if hard == resource.RLIM_INFINITY or hard >= want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        per_process = count
+    else:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        per_process = hard - 100
+    shares = [min(per_process, count - i) for i in range(0, count, per_process)]
+    made = os.pipe()
+    release = os.pipe()
+    children = []
+    first = 0
+    for share in shares:
+        pid = os.fork()
+        if pid == 0:
+            os.close(made[0])
+            os.close(release[1])
+            sockets = open_listeners(first, share, port)
+            os.write(made[1], b"x")
+            os.read(release[0], 1)
+            for s in sockets:
+                s.close()
+            os._exit(0)
+        children.append(pid)
+        first += share
+    os.close(made[1])
+    os.close(release[0])
+    for _ in shares:
+        os.read(made[0], 1)
+    say(f"ready {count} in {len(shares)} processes")
+    os.close(release[1])
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def open_listeners(first, share, port):
     sockets = []
-    for i in range(count):
+    for i in range(first, first + share):
         s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, i % 2)
-        s.bind(("::", port + i % 2))
+        # Small SO_REUSEPORT groups: a group of tens of thousands needs one large kernel
+        # allocation, which fails with ENOMEM on a fragmented machine.
+        s.bind(("::", port + 2 * (i // 1000) + i % 2))
         s.listen(1)
         sockets.append(s)
-    say(f"ready {len(sockets)}")
-    for s in sockets:
-        s.close()
+    return sockets
 
 
 def thread_then_wait(directory):

@@ -400,7 +400,8 @@ fn attach_to_running_process_and_its_new_child() {
     assert_eq!(ready.trim(), "ready", "pid_target.py did not start");
     let pid = target.id();
 
-    let mut tracer_cmd = dualstack(&["trace", "-p", &pid.to_string(), "-o"]);
+    // The heartbeat is the close of a descriptor that is no socket: --every-close shows it.
+    let mut tracer_cmd = dualstack(&["trace", "--every-close", "-p", &pid.to_string(), "-o"]);
     tracer_cmd.arg(&trace_file).stdin(Stdio::null());
     let mut tracer = Guard::spawn(&mut tracer_cmd);
 

@@ -43,7 +43,8 @@ fn run_strace(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
 }
 
 fn run_dualstack(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
-    let mut cmd = dualstack(&["trace", "-o"]);
+    // strace -e trace=close shows every close: so does --every-close.
+    let mut cmd = dualstack(&["trace", "--every-close", "-o"]);
     cmd.arg(out)
         .arg("--")
         .arg(python())
@@ -189,7 +190,7 @@ fn single_process_stdout_matches_strace_bytes() {
     );
     let strace_text = std::fs::read_to_string(&strace_out).expect("strace output");
 
-    let mut cmd = dualstack(&["trace", "--"]);
+    let mut cmd = dualstack(&["trace", "--every-close", "--"]);
     cmd.arg(python())
         .arg(program("listeners.py"))
         .env("DUALSTACK_TEST_PORT", base.to_string())
@@ -287,7 +288,7 @@ fn forking_stdout_leaders_match_strace_stderr() {
     let st = run(&mut cmd, TIMEOUT);
     assert_eq!(st.code(), Some(0), "forking.py under strace: {}", st.stderr);
 
-    let mut cmd = dualstack(&["trace", "--"]);
+    let mut cmd = dualstack(&["trace", "--every-close", "--"]);
     cmd.arg(python())
         .arg(&script)
         .env("DUALSTACK_TEST_PORT", ds_base.to_string())

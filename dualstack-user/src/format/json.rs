@@ -24,6 +24,9 @@
 //!   reports it: `pid`, `comm`, `fd` (null when no process was found), `family`, `address`,
 //!   `port`, `state`, `v6only`, `accepts`, `reason`.
 //! - `socket`: what the tracer knew of the socket (type, protocol, options, bound address).
+//! - `tracking`: how that was kept: "socket" (per kernel socket, shared by every descriptor
+//!   of it in every process), "descriptor" (per process and descriptor, without BTF: fork, dup
+//!   and passed sockets are not followed) or "map-full" (not kept: the state map was full).
 //! - `strace`: the call exactly as strace prints it.
 
 use serde::Serialize;
@@ -62,6 +65,7 @@ struct EventRecord<'a> {
     verdict: Option<VerdictRecord<'a>>,
     holder: Option<HolderRecord<'a>>,
     socket: Option<SocketRecord<'a>>,
+    tracking: &'static str,
     strace: &'a str,
 }
 
@@ -232,6 +236,7 @@ pub fn write_event(
         verdict: notes.verdict.as_ref().map(verdict_record),
         holder: notes.holder.as_ref().map(holder_record),
         socket: event.socket.as_ref().map(socket_record),
+        tracking: event.tracking.name(),
         strace: strace_text.trim_end(),
     };
     // Serialising plain data into a Vec cannot fail.

@@ -98,7 +98,7 @@ fn write_args(out: &mut String, event: &Event, resolve: &Resolve) {
             family,
             sock_type,
             protocol,
-        } => write_socket_args(out, u64::from(*family), u64::from(*sock_type), *protocol),
+        } => write_socket_args(out, *family, u64::from(*sock_type), *protocol),
         Call::Socketpair {
             family,
             sock_type,

@@ -100,7 +100,7 @@ pub fn line(i: usize, spec: &Spec) -> String {
     let (call, socket) = match spec.kind {
         Kind::Socket => (
             Call::Socket {
-                family: u32::from(spec.family),
+                family: u64::from(spec.family),
                 sock_type: 1,
                 protocol: 0,
             },
