@@ -9,7 +9,8 @@
 //! - `owners`: `[{pid, comm, fd}]`, every process holding the socket, lowest pid first.
 //! - `accepts`: `{ipv4, ipv6}` booleans, and `reason`: the verdict in a sentence.
 //! - With --verify, `verify`: `{ipv4, ipv6}` each "accepted", "refused", "not-tried",
-//!   "timeout" or "error"; `result` "ok", "mismatch" or "not-verified"; `note` (why, or null).
+//!   "timeout" or "error"; `result` "ok", "partial" (one family proven, the other's connection
+//!   failed or timed out), "mismatch" or "not-verified"; `note` (why, or null).
 
 use serde::Serialize;
 
