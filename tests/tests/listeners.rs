@@ -625,6 +625,7 @@ fn process_state(pid: u32) -> Option<char> {
 /// accepted socket survives many runs, and serves every test connection to its end.
 #[test]
 fn verify_does_not_kill_a_server_that_dies_on_connection_errors() {
+    const RUNS: usize = 5;
     require_root();
     let mut netns = TestNetns::new(false);
     let server = netns.spawn(python(), &["-c", FRAGILE_SERVER, "39701"]);
@@ -642,7 +643,6 @@ fn verify_does_not_kill_a_server_that_dies_on_connection_errors() {
         .recv_timeout(Duration::from_secs(20))
         .expect("the fragile server did not start");
     assert_eq!(first, "ready");
-    const RUNS: usize = 5;
     for run_no in 0..RUNS {
         let (records, out) = listeners(&["--netns", netns.name(), "--port", "39701", "--verify"]);
         assert_eq!(records.len(), 1, "run {run_no}: {records:?} {out:?}");
@@ -659,20 +659,20 @@ fn verify_does_not_kill_a_server_that_dies_on_connection_errors() {
         );
     }
     // Every test connection reached the server and ended without an error: two per run.
-    let mut served = Vec::new();
-    while served.len() < 2 * RUNS {
+    let mut lines = Vec::new();
+    while lines.len() < 2 * RUNS {
         match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => served.push(line),
+            Ok(line) => lines.push(line),
             Err(_) => break,
         }
     }
     let state = process_state(server.pid);
     assert!(
         state.is_some_and(|s| s != 'Z'),
-        "the server died (state {state:?}); it served {served:?}"
+        "the server died (state {state:?}); it said {lines:?}"
     );
     let from = |peer: &str| {
-        served
+        lines
             .iter()
             .filter(|l| **l == format!("served {peer}"))
             .count()
@@ -680,7 +680,7 @@ fn verify_does_not_kill_a_server_that_dies_on_connection_errors() {
     assert_eq!(
         (from("::ffff:127.0.0.1"), from("::1")),
         (RUNS, RUNS),
-        "{served:?}"
+        "{lines:?}"
     );
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Fields:
 //! - `netns` (inode), `netns_name` (/run/netns name or null), `netns_pid` (lowest pid in it, or
-//!   null): which network namespace.
+//!   null when none is seen or an unreadable process with a lower pid could be in it): which
+//!   network namespace.
 //! - `protocol` ("tcp", "udp"), `family` ("AF_INET", "AF_INET6"), `address`, `port`, `state`
 //!   ("LISTEN", "UNCONN", "ESTAB" for a connected UDP socket).
 //! - `v6only` (true/false, null for AF_INET), `inode`, `uid`.
