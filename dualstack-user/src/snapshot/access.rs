@@ -145,12 +145,12 @@ pub fn reason(reader: Reader, held: u64, count: usize) -> String {
     match (lacking != 0, ptrace) {
         (true, false) => format!(
             "dualstack runs as root but without CAP_SYS_PTRACE, and {they} {hold} capabilities \
-             it lacks ({names}): the kernel then refuses {what}; give dualstack CAP_SYS_PTRACE \
-             or every capability {they} {hold}"
+             dualstack lacks ({names}): the kernel then refuses {what}; give dualstack \
+             CAP_SYS_PTRACE or every capability {they} {hold}"
         ),
         (true, true) => format!(
-            "dualstack runs as root, but {they} {hold} capabilities it lacks ({names}) and the \
-             kernel refused {what} even with CAP_SYS_PTRACE; run dualstack with every \
+            "dualstack runs as root, but {they} {hold} capabilities dualstack lacks ({names}) \
+             and the kernel refused {what} even with CAP_SYS_PTRACE; run dualstack with every \
              capability {they} {hold} (outside the container or capability bounding set that \
              removes them)"
         ),
