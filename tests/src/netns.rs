@@ -26,6 +26,8 @@ pub struct Spawned {
 pub struct TestNetns {
     name: String,
     children: Vec<Guard>,
+    /// The /run/netns name was deleted (the netns lives on while something holds it).
+    unnamed: bool,
 }
 
 impl TestNetns {
@@ -42,6 +44,7 @@ impl TestNetns {
         let netns = TestNetns {
             name,
             children: Vec::new(),
+            unnamed: false,
         };
         netns.check(Command::new("ip").args(["netns", "add", &netns.name]));
         netns.check(&mut netns.command_args(&["ip", "link", "set", "lo", "up"]));
@@ -110,10 +113,22 @@ impl TestNetns {
     }
 }
 
+impl TestNetns {
+    /// `ip netns delete NAME`: the name goes, the netns lives on while a process or a socket
+    /// holds it. Its processes are still killed on drop.
+    pub fn delete_name(&mut self) {
+        self.check(Command::new("ip").args(["netns", "delete", &self.name]));
+        self.unnamed = true;
+    }
+}
+
 impl Drop for TestNetns {
     fn drop(&mut self) {
         // Guards kill their process groups (only processes this test started).
         self.children.clear();
+        if self.unnamed {
+            return;
+        }
         let out = run(
             Command::new("ip").args(["netns", "del", &self.name]),
             TIMEOUT,

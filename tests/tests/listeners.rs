@@ -584,3 +584,156 @@ fn sockets_in_netns_names_what_holds_a_port() {
     // Listeners and bound UDP sockets; the socket that only is bound is not a listener.
     assert_eq!(ours, [39601, 39603, 39601], "{all:#?}");
 }
+
+/// A server with no error handling on its accepted connections, as many runtimes have: it
+/// greets each client with a banner (as sshd does), reads until the client closes, and ends the
+/// whole process on any socket error (ECONNRESET, EPIPE...) or exception.
+const FRAGILE_SERVER: &str = r#"
+import os, socket, sys
+port = int(sys.argv[1])
+def die(what, e):
+    print(f"fragile server died in {what}: {e!r}", file=sys.stderr, flush=True)
+    os._exit(3)
+try:
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    srv.bind(("::", port))
+    srv.listen(16)
+    print("ready", flush=True)
+    while True:
+        conn, peer = srv.accept()
+        try:
+            conn.sendall(b"SSH-2.0-fragile\r\n")
+            while conn.recv(4096):
+                pass
+            conn.close()
+        except BaseException as e:
+            die(f"a connection from {peer[0]}", e)
+        print("served", peer[0], flush=True)
+except BaseException as e:
+    die("the server", e)
+"#;
+
+/// The state letter of a process in /proc/PID/stat (`Z` once it has died unreaped), or None
+/// when it is gone.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// --verify closes its test connections gracefully: a server that dies on any error of an
+/// accepted socket survives many runs, and serves every test connection to its end.
+#[test]
+fn verify_does_not_kill_a_server_that_dies_on_connection_errors() {
+    const RUNS: usize = 5;
+    require_root();
+    let mut netns = TestNetns::new(false);
+    let server = netns.spawn(python(), &["-c", FRAGILE_SERVER, "39701"]);
+    let (tx, rx) = mpsc::channel();
+    let stdout = server.stdout.expect("piped stdout");
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the fragile server did not start");
+    assert_eq!(first, "ready");
+    for run_no in 0..RUNS {
+        let (records, out) = listeners(&["--netns", netns.name(), "--port", "39701", "--verify"]);
+        assert_eq!(records.len(), 1, "run {run_no}: {records:?} {out:?}");
+        let r = &records[0];
+        assert_eq!(r["owners"][0]["pid"], server.pid, "{r}");
+        assert_eq!(r["verify"]["ipv4"], "accepted", "run {run_no}: {r}");
+        assert_eq!(r["verify"]["ipv6"], "accepted", "run {run_no}: {r}");
+        assert_eq!(r["verify"]["result"], "ok", "run {run_no}: {r}");
+        assert_eq!(r["verify"]["note"], Value::Null, "run {run_no}: {r}");
+        let state = process_state(server.pid);
+        assert!(
+            state.is_some_and(|s| s != 'Z'),
+            "run {run_no}: the server died (state {state:?}; its message is above)"
+        );
+    }
+    // Every test connection reached the server and ended without an error: two per run.
+    let mut lines = Vec::new();
+    while lines.len() < 2 * RUNS {
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => lines.push(line),
+            Err(_) => break,
+        }
+    }
+    let state = process_state(server.pid);
+    assert!(
+        state.is_some_and(|s| s != 'Z'),
+        "the server died (state {state:?}); it said {lines:?}"
+    );
+    let from = |peer: &str| {
+        lines
+            .iter()
+            .filter(|l| **l == format!("served {peer}"))
+            .count()
+    };
+    assert_eq!(
+        (from("::ffff:127.0.0.1"), from("::1")),
+        (RUNS, RUNS),
+        "{lines:?}"
+    );
+}
+
+/// A netns with IPv6 disabled: a dual-stack [::] socket takes the IPv4 connection, the IPv6
+/// one to ::1 cannot even be made. That is half a proof: `partial`, with a note naming the
+/// family and the errno, and exit status 0.
+#[test]
+fn verify_with_one_family_unreachable_is_partial() {
+    require_root();
+    let mut netns = TestNetns::new(false);
+    for key in ["all", "default", "lo"] {
+        netns.exec(&[
+            "sysctl",
+            "-w",
+            &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+        ]);
+    }
+    let holder = Holder::start(&mut netns, &["tcp6:[::]:39702", "udp6:[::]:39703"]);
+    let (records, _) = listeners(&["--netns", netns.name(), "--verify"]);
+    let errno = regex::Regex::new(
+        r"^IPv6 could not be tried: the connection to \[::1\]:3970[23] failed with E[A-Z]+ \(.+\)$",
+    )
+    .expect("regex");
+    for (protocol, spec) in [("tcp", "tcp6:[::]:39702"), ("udp", "udp6:[::]:39703")] {
+        let r = record(&records, netns.inode(), protocol, holder.held(spec));
+        assert_eq!(
+            (&r["accepts"]["ipv4"], &r["accepts"]["ipv6"]),
+            (&Value::Bool(true), &Value::Bool(true)),
+            "{r}"
+        );
+        let v = &r["verify"];
+        assert_eq!(
+            (&v["ipv4"], &v["ipv6"], &v["result"]),
+            (
+                &Value::from("accepted"),
+                &Value::from("error"),
+                &Value::from("partial")
+            ),
+            "{r}"
+        );
+        let note = v["note"].as_str().unwrap_or_default();
+        assert!(errno.is_match(note), "{note:?}");
+    }
+    let out = run(
+        &mut dualstack(&["listeners", "--netns", netns.name(), "--verify"]),
+        TIMEOUT,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("[::]:39702") && l.contains(" partial ")),
+        "{}",
+        out.stdout
+    );
+}

@@ -66,11 +66,13 @@ fn report_failures(snapshot: &Snapshot) {
              run dualstack with sudo"
         );
     }
-    if snapshot.unreadable_processes > 0 {
+    if !snapshot.unreadable.is_empty() {
         eprintln!(
-            "dualstack: permission denied reading {} processes: sockets of their network \
-             namespaces and their names as owners may be missing; run dualstack as root",
-            snapshot.unreadable_processes
+            "dualstack: {}",
+            snapshot::access::unreadable_message(
+                &snapshot.unreadable,
+                !snapshot.netns_unknown.is_empty()
+            )
         );
     }
 }

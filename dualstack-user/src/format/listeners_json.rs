@@ -2,14 +2,16 @@
 //!
 //! Fields:
 //! - `netns` (inode), `netns_name` (/run/netns name or null), `netns_pid` (lowest pid in it, or
-//!   null): which network namespace.
+//!   null when none is seen or an unreadable process with a lower pid could be in it): which
+//!   network namespace.
 //! - `protocol` ("tcp", "udp"), `family` ("AF_INET", "AF_INET6"), `address`, `port`, `state`
 //!   ("LISTEN", "UNCONN", "ESTAB" for a connected UDP socket).
 //! - `v6only` (true/false, null for AF_INET), `inode`, `uid`.
 //! - `owners`: `[{pid, comm, fd}]`, every process holding the socket, lowest pid first.
 //! - `accepts`: `{ipv4, ipv6}` booleans, and `reason`: the verdict in a sentence.
 //! - With --verify, `verify`: `{ipv4, ipv6}` each "accepted", "refused", "not-tried",
-//!   "timeout" or "error"; `result` "ok", "mismatch" or "not-verified"; `note` (why, or null).
+//!   "timeout" or "error"; `result` "ok", "partial" (one family proven, the other's connection
+//!   failed or timed out), "mismatch" or "not-verified"; `note` (why, or null).
 
 use serde::Serialize;
 

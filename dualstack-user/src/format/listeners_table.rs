@@ -43,6 +43,7 @@ fn holder(l: &Listener) -> String {
 fn verify_cell(v: &Verification) -> &'static str {
     match v.result {
         Outcome::Ok => "ok",
+        Outcome::Partial => "partial",
         Outcome::Mismatch => "MISMATCH",
         Outcome::NotVerified => "not-verified",
     }

@@ -5,6 +5,7 @@
 //! for `ss`), /proc names the processes holding them, and [`crate::verdict`] says what each
 //! accepts. Each netns is read from a thread that entered it ([`netns::run_in`]).
 
+pub mod access;
 pub mod error;
 pub mod netns;
 pub mod owners;
@@ -72,7 +73,8 @@ pub struct Listener {
     pub netns: u64,
     /// The netns's name in /run/netns, when it has one.
     pub netns_name: Option<String>,
-    /// The lowest pid in the netns (`nsenter -t PID -n` enters it), when a process is in it.
+    /// The lowest pid in the netns (`nsenter -t PID -n` enters it), when a process is in it and
+    /// no process with a lower pid could be in it unseen.
     pub netns_pid: Option<u32>,
     pub protocol: Protocol,
     /// AF_INET or AF_INET6.
@@ -138,8 +140,10 @@ pub struct Snapshot {
     pub namespaces: Vec<Netns>,
     /// Namespaces (or dumps of one) that could not be read, with why.
     pub failed: Vec<(String, Error)>,
-    /// Processes whose netns or descriptors could not be read (not running as root).
-    pub unreadable_processes: usize,
+    /// Processes whose netns or descriptors could not be read (permission denied), ascending.
+    pub unreadable: Vec<u32>,
+    /// Those of them whose netns could not be found at all.
+    pub netns_unknown: Vec<u32>,
 }
 
 /// What a thread inside one netns read.
@@ -225,7 +229,7 @@ fn to_listener(
     Listener {
         netns: netns.inode,
         netns_name: netns.name.clone(),
-        netns_pid: netns.pids.first().copied(),
+        netns_pid: netns.lowest_pid,
         protocol,
         family: s.family,
         local: s.local,
@@ -238,8 +242,8 @@ fn to_listener(
     }
 }
 
-/// Fills in the holders of every socket; returns how many processes could not be read.
-fn attach_owners(listeners: &mut [Listener], netns: Option<u64>) -> usize {
+/// Fills in the holders of every socket; returns the processes that could not be read.
+fn attach_owners(listeners: &mut [Listener], netns: Option<u64>) -> Vec<u32> {
     let inodes: HashSet<u64> = listeners
         .iter()
         .map(|l| l.inode)
@@ -261,8 +265,11 @@ pub fn scan(request: &Request) -> Snapshot {
     let namespaces = if let Some(netns) = &request.netns {
         vec![netns.clone()]
     } else {
-        let all = netns::all();
-        snapshot.unreadable_processes = all.unreadable_processes;
+        let mut all = netns::all();
+        let known: HashSet<u64> = all.list.iter().map(|n| n.inode).collect();
+        all.list.extend(owners::socket_namespaces(&known));
+        snapshot.unreadable = all.unreadable;
+        snapshot.netns_unknown = all.unplaced;
         all.list
     };
     let queries = listener_queries(request.port);
@@ -298,7 +305,11 @@ pub fn scan(request: &Request) -> Snapshot {
             l.inode,
         )
     });
-    snapshot.unreadable_processes += attach_owners(&mut snapshot.listeners, None);
+    snapshot
+        .unreadable
+        .extend(attach_owners(&mut snapshot.listeners, None));
+    snapshot.unreadable.sort_unstable();
+    snapshot.unreadable.dedup();
     snapshot
 }
 

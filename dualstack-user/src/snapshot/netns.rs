@@ -1,18 +1,20 @@
 //! The network namespaces of the host, and running code inside one of them.
 //!
-//! A netns is found through the processes in it (/proc/PID/ns/net) and through the bind mounts
-//! `ip netns add` leaves in /run/netns (a named netns may have no process at all). Code runs in
+//! A netns is found through the processes in it (/proc/PID/ns/net), through the bind mounts
+//! `ip netns add` leaves in /run/netns (a named netns may have no process at all), and through
+//! the sockets processes hold (SIOCGSKNS: a netns whose name was deleted lives on while a socket
+//! of it is open, possibly in a process of another netns). Code runs in
 //! a netns on a thread of its own that calls setns(2) and then ends, so the calling thread never
 //! changes namespace: sockets that thread creates, and the /proc/sys/net it reads, are the
 //! target netns's.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     ffi::CString,
     fs::{self, File},
     io,
     os::{
-        fd::{AsRawFd as _, OwnedFd},
+        fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
         unix::{ffi::OsStrExt as _, fs::MetadataExt as _},
     },
     path::{Path, PathBuf},
@@ -34,12 +36,19 @@ pub struct Netns {
     pub name: Option<String>,
     /// Processes in it, lowest first (empty for a named netns no process uses).
     pub pids: Vec<u32>,
+    /// The lowest pid in it, when that is known: None when a process whose netns could not be
+    /// read has a lower pid (it may be in this one: pid 1 of the host, say).
+    pub lowest_pid: Option<u32>,
+    /// A socket of this netns, as (pid, fd) of a process holding it: the way in when neither a
+    /// name nor a process leads there.
+    pub socket: Option<(u32, i32)>,
 }
 
 impl Netns {
-    /// How a person names it: its /run/netns name, else `pid N` (as in `nsenter -t N -n`).
+    /// How a person names it: its /run/netns name, else `pid N` with N its lowest pid (as in
+    /// `nsenter -t N -n`), else its inode.
     pub fn label(&self) -> String {
-        match (&self.name, self.pids.first()) {
+        match (&self.name, self.lowest_pid) {
             (Some(name), _) => name.clone(),
             (None, Some(pid)) => format!("pid {pid}"),
             (None, None) => format!("netns {}", self.inode),
@@ -52,8 +61,10 @@ impl Netns {
 pub struct Namespaces {
     /// Sorted: namespaces with processes by their lowest pid (the host's first), then named ones.
     pub list: Vec<Netns>,
-    /// Processes whose netns could not be read (permission denied: not running as root).
-    pub unreadable_processes: usize,
+    /// Processes whose netns link could not be read (permission denied), ascending.
+    pub unreadable: Vec<u32>,
+    /// Those of them whose netns could not be found otherwise either.
+    pub unplaced: Vec<u32>,
 }
 
 /// The inode of a namespace file (following the /proc magic link).
@@ -103,6 +114,38 @@ fn named() -> Vec<(String, u64)> {
     out
 }
 
+/// A key of a process's netns that needs no ptrace access, unlike /proc/PID/ns/net: the inode
+/// of /proc/PID/net/stat, a directory each netns has its own of (fs/proc/proc_net.c,
+/// proc_net_ns_init). Two processes with the same key share a netns.
+fn proc_net_key(pid: u32) -> io::Result<u64> {
+    fs::metadata(format!("/proc/{pid}/net/stat")).map(|m| m.ino())
+}
+
+/// Adds each process of `unreadable` (its ns/net link refused) to the netns of `list` it shares
+/// /proc/PID/net with, and sets every netns's lowest pid where no unplaced process could be
+/// lower. Returns the processes it could not place.
+fn place(list: &mut [Netns], unreadable: &[u32]) -> Vec<u32> {
+    let keys: HashMap<u64, usize> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| Some((proc_net_key(*n.pids.first()?).ok()?, i)))
+        .collect();
+    let mut unplaced = Vec::new();
+    for &pid in unreadable {
+        match proc_net_key(pid).ok().and_then(|k| keys.get(&k)) {
+            Some(&i) => list[i].pids.push(pid),
+            None => unplaced.push(pid),
+        }
+    }
+    let first_unplaced = unplaced.iter().min().copied().unwrap_or(u32::MAX);
+    for netns in list {
+        netns.pids.sort_unstable();
+        netns.pids.dedup();
+        netns.lowest_pid = netns.pids.first().copied().filter(|&p| p < first_unplaced);
+    }
+    unplaced
+}
+
 /// Process ids in /proc, in the order /proc lists them (ascending).
 pub(crate) fn pids() -> impl Iterator<Item = u32> {
     fs::read_dir("/proc")
@@ -120,43 +163,109 @@ pub(crate) fn netns_of(pid: u32) -> io::Result<u64> {
 /// Every network namespace: those of all processes plus the named ones.
 pub fn all() -> Namespaces {
     let mut by_inode: BTreeMap<u64, Netns> = BTreeMap::new();
-    let mut unreadable_processes = 0;
+    let mut unreadable = Vec::new();
     for pid in pids() {
         match netns_of(pid) {
             Ok(inode) => by_inode
                 .entry(inode)
-                .or_insert_with(|| Netns {
-                    inode,
-                    name: None,
-                    pids: Vec::new(),
-                })
+                .or_insert_with(|| Netns::unnamed(inode))
                 .pids
                 .push(pid),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => unreadable_processes += 1,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => unreadable.push(pid),
             // The process exited meanwhile: normal.
             Err(_) => {}
         }
     }
     for (name, inode) in named() {
-        let netns = by_inode.entry(inode).or_insert_with(|| Netns {
-            inode,
-            name: None,
-            pids: Vec::new(),
-        });
+        let netns = by_inode
+            .entry(inode)
+            .or_insert_with(|| Netns::unnamed(inode));
         // Several names for one netns: keep the first in name order.
         netns.name.get_or_insert(name);
     }
     let mut list: Vec<Netns> = by_inode.into_values().collect();
-    for netns in &mut list {
-        netns.pids.sort_unstable();
-    }
+    let unplaced = place(&mut list, &unreadable);
     list.sort_by(|a, b| {
         let key = |n: &Netns| (n.pids.first().copied().unwrap_or(u32::MAX), n.name.clone());
         key(a).cmp(&key(b))
     });
     Namespaces {
         list,
-        unreadable_processes,
+        unreadable,
+        unplaced,
+    }
+}
+
+/// The first process in netns `inode` (and the lowest pid, when that is sure), looking past
+/// processes whose netns link is refused.
+fn first_process(inode: u64) -> (Vec<u32>, Option<u32>) {
+    let mut denied = Vec::new();
+    for pid in pids() {
+        match netns_of(pid) {
+            Ok(i) if i == inode => {
+                let mut found = [Netns {
+                    pids: vec![pid],
+                    ..Netns::unnamed(inode)
+                }];
+                place(&mut found, &denied);
+                let [found] = found;
+                return (found.pids, found.lowest_pid);
+            }
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => denied.push(pid),
+            Ok(_) | Err(_) => {}
+        }
+    }
+    (Vec::new(), None)
+}
+
+impl Netns {
+    fn unnamed(inode: u64) -> Netns {
+        Netns {
+            inode,
+            name: None,
+            pids: Vec::new(),
+            lowest_pid: None,
+            socket: None,
+        }
+    }
+}
+
+/// kernel ABI: include/uapi/linux/sockios.h, SIOCGSKNS: an fd of a socket's network namespace.
+const SIOCGSKNS: libc::c_ulong = 0x894C;
+
+/// Takes a copy of an fd of another process (pidfd_getfd(2): needs the right to ptrace it).
+fn fd_of(pid: u32, fd: i32) -> io::Result<OwnedFd> {
+    let owned = |rc: libc::c_long| {
+        let fd = i32::try_from(rc).map_err(|_| io::Error::last_os_error())?;
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just returned this new descriptor; nobody else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    };
+    // SAFETY: pidfd_open takes a pid and flags; no memory is passed.
+    let pidfd = owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })?;
+    // SAFETY: pidfd_getfd takes an open pidfd, an fd number and flags; no memory is passed.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })
+}
+
+/// The netns of socket `fd` of process `pid`, open.
+pub(crate) fn of_socket(pid: u32, fd: i32) -> io::Result<File> {
+    let socket = fd_of(pid, fd)?;
+    // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor or -1.
+    let ns = unsafe { libc::ioctl(socket.as_raw_fd(), SIOCGSKNS as _) };
+    if ns < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this new descriptor; nobody else owns it.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(ns) }))
+}
+
+/// A netns known only through a socket of it.
+pub(crate) fn through_socket(inode: u64, pid: u32, fd: i32) -> Netns {
+    Netns {
+        socket: Some((pid, fd)),
+        ..Netns::unnamed(inode)
     }
 }
 
@@ -166,14 +275,15 @@ pub fn by_inode(inode: u64) -> Result<Netns> {
     let name = named()
         .into_iter()
         .find_map(|(name, i)| (i == inode).then_some(name));
-    let pid = pids().find(|&pid| netns_of(pid).is_ok_and(|i| i == inode));
-    if name.is_none() && pid.is_none() && current_inode().ok() != Some(inode) {
+    let (pids, lowest_pid) = first_process(inode);
+    if name.is_none() && pids.is_empty() && current_inode().ok() != Some(inode) {
         return Err(Error::NoSuchNetns(inode.to_string()));
     }
     Ok(Netns {
-        inode,
         name,
-        pids: pid.into_iter().collect(),
+        pids,
+        lowest_pid,
+        ..Netns::unnamed(inode)
     })
 }
 
@@ -187,11 +297,12 @@ pub fn find(spec: &str) -> Result<Netns> {
         return Err(Error::NoSuchNetns(spec.to_owned()));
     }
     let inode = ns_inode(&path).map_err(|source| Error::Read { path, source })?;
-    let pid = pids().find(|&pid| netns_of(pid).is_ok_and(|i| i == inode));
+    let (pids, lowest_pid) = first_process(inode);
     Ok(Netns {
-        inode,
         name: Some(spec.to_owned()),
-        pids: pid.into_iter().collect(),
+        pids,
+        lowest_pid,
+        ..Netns::unnamed(inode)
     })
 }
 
@@ -202,9 +313,10 @@ fn open(netns: &Netns) -> Result<OwnedFd> {
         .pids
         .iter()
         .map(|pid| PathBuf::from(format!("/proc/{pid}/ns/net")));
+    let through_socket = netns.socket.iter().map(|&(pid, fd)| of_socket(pid, fd));
     let mut denied = false;
-    for path in named.chain(of_pids) {
-        match File::open(&path) {
+    for opened in named.chain(of_pids).map(File::open).chain(through_socket) {
+        match opened {
             Ok(file) if file.metadata().is_ok_and(|m| m.ino() == netns.inode) => {
                 return Ok(file.into())
             }
@@ -272,15 +384,17 @@ mod tests {
     #[test]
     fn labels() {
         let mut n = Netns {
-            inode: 4_026_531_840,
-            name: None,
             pids: vec![1, 7],
+            lowest_pid: Some(1),
+            ..Netns::unnamed(4_026_531_840)
         };
         assert_eq!(n.label(), "pid 1");
         n.name = Some("blue".to_owned());
         assert_eq!(n.label(), "blue");
         n.name = None;
-        n.pids.clear();
+        // pid 1 could not be read and might be in it: 7 is not known to be its lowest pid.
+        n.pids = vec![7];
+        n.lowest_pid = None;
         assert_eq!(n.label(), "netns 4026531840");
     }
 
@@ -296,6 +410,27 @@ mod tests {
             .expect("inode");
         assert_eq!(inside, own);
         assert_eq!(current_inode().expect("still own"), own);
+    }
+
+    #[test]
+    fn unreadable_processes_are_placed_or_make_the_lowest_pid_unknown() {
+        let me = std::process::id();
+        let own = Netns {
+            pids: vec![me],
+            ..Netns::unnamed(current_inode().expect("own netns"))
+        };
+        // Our own /proc/PID/net/stat is the netns's: placed, the lowest pid is sure.
+        let mut list = [own.clone()];
+        assert!(place(&mut list, &[me]).is_empty());
+        assert_eq!(
+            (list[0].pids.clone(), list[0].lowest_pid),
+            (vec![me], Some(me))
+        );
+        // A lower process that cannot be placed (pid 0 has no /proc entry) might be in it.
+        let mut list = [own];
+        assert_eq!(place(&mut list, &[0]), [0]);
+        assert_eq!(list[0].lowest_pid, None);
+        assert_eq!(list[0].label(), format!("netns {}", list[0].inode));
     }
 
     #[test]

@@ -11,18 +11,18 @@ use std::{
     fs,
     hash::BuildHasher,
     io,
-    os::unix::ffi::OsStrExt as _,
+    os::unix::{ffi::OsStrExt as _, fs::MetadataExt as _},
 };
 
-use super::{netns, Owner};
+use super::{netns, Netns, Owner};
 
 /// What a scan found.
 #[derive(Debug, Default)]
 pub struct OwnerScan {
     /// Holders of each socket inode asked for, sorted by pid then fd.
     pub owners: HashMap<u64, Vec<Owner>>,
-    /// Processes whose descriptors could not be read (permission denied: not root).
-    pub unreadable: usize,
+    /// Processes whose descriptors could not be read (permission denied), ascending.
+    pub unreadable: Vec<u32>,
 }
 
 /// The inode in a `socket:[INODE]` link target.
@@ -41,27 +41,71 @@ fn comm(pid: u32) -> String {
         .map_or_else(|_| "?".to_owned(), |c| c.trim_end_matches('\n').to_owned())
 }
 
+/// The sockets among `pid`'s descriptors: (fd, socket inode). The directory may be listed while
+/// its links are refused (reading them needs the right to ptrace the process): that is an error
+/// too.
+fn sockets_of(pid: u32) -> io::Result<Vec<(i32, u64)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
+        let target = match fs::read_link(entry.path()) {
+            Ok(target) => target,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(e),
+            // Closed meanwhile.
+            Err(_) => continue,
+        };
+        let Some(inode) = socket_inode(target.as_os_str()) else {
+            continue;
+        };
+        if let Some(fd) = entry.file_name().to_str().and_then(|f| f.parse().ok()) {
+            out.push((fd, inode));
+        }
+    }
+    Ok(out)
+}
+
+/// The network namespaces of the sockets processes hold that are not in `known` (inodes): a
+/// netns whose /run/netns name was deleted has no other trace while a process of another netns
+/// holds a socket of it. Each socket is asked once (SIOCGSKNS on a copy of the descriptor).
+pub fn socket_namespaces<S: BuildHasher>(known: &HashSet<u64, S>) -> Vec<Netns> {
+    let mut seen_sockets = HashSet::new();
+    let mut found: Vec<Netns> = Vec::new();
+    for pid in netns::pids() {
+        let Ok(sockets) = sockets_of(pid) else {
+            continue;
+        };
+        for (fd, inode) in sockets {
+            if !seen_sockets.insert(inode) {
+                continue;
+            }
+            let Ok(ns) = netns::of_socket(pid, fd) else {
+                continue;
+            };
+            let Ok(ns_inode) = ns.metadata().map(|m| m.ino()) else {
+                continue;
+            };
+            if !known.contains(&ns_inode) && found.iter().all(|n| n.inode != ns_inode) {
+                found.push(netns::through_socket(ns_inode, pid, fd));
+            }
+        }
+    }
+    found
+}
+
 /// Adds the holders among `pid`'s descriptors.
 fn scan_pid<S: BuildHasher>(pid: u32, inodes: &HashSet<u64, S>, scan: &mut OwnerScan) {
-    let dir = match fs::read_dir(format!("/proc/{pid}/fd")) {
-        Ok(dir) => dir,
+    let mut name = None;
+    let sockets = match sockets_of(pid) {
+        Ok(sockets) => sockets,
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            scan.unreadable += 1;
+            scan.unreadable.push(pid);
             return;
         }
         Err(_) => return,
     };
-    let mut name = None;
-    for entry in dir.flatten() {
-        let Ok(target) = fs::read_link(entry.path()) else {
+    for (fd, inode) in sockets {
+        if !inodes.contains(&inode) {
             continue;
-        };
-        let Some(inode) = socket_inode(target.as_os_str()).filter(|i| inodes.contains(i)) else {
-            continue;
-        };
-        let Some(fd) = entry.file_name().to_str().and_then(|f| f.parse().ok()) else {
-            continue;
-        };
+        }
         let comm = name.get_or_insert_with(|| comm(pid)).clone();
         scan.owners
             .entry(inode)
@@ -100,6 +144,7 @@ pub fn scan<S: BuildHasher>(inodes: &HashSet<u64, S>, netns: Option<u64>) -> Own
             }
         }
     }
+    scan.unreadable.sort_unstable();
     for owners in scan.owners.values_mut() {
         owners.sort_by_key(|o| (o.pid, o.fd));
     }

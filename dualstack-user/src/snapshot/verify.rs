@@ -3,30 +3,38 @@
 //! For each family a listener may take, one loopback connection is tried: 127.0.0.1 and ::1 for
 //! a wildcard bind, the bound address itself for a loopback one (a v4-mapped ::ffff:a.b.c.d is
 //! tried as a.b.c.d). Other addresses are not tried: that would send traffic off the host.
-//! TCP connects with a short timeout and resets the connection at once (no TIME_WAIT left); UDP
-//! sends one empty datagram on a connected socket and waits for the ICMP port unreachable that
-//! says no socket took it (silence means one did).
+//! TCP connects with a short timeout, sends nothing and ends the connection the ordinary way: a
+//! FIN (shutdown), then whatever the server sends is read and dropped until it closes too or a
+//! short wait is over, and only then the socket is closed. A reset would kill servers that treat
+//! ECONNRESET on an accepted socket as fatal, and closing with unread data (a banner) sends one.
+//! UDP sends one empty datagram on a connected socket and waits for the ICMP port unreachable
+//! that says no socket took it (silence means one did).
 //!
 //! Several sockets can share a port (sshd's 0.0.0.0 + [::] V6ONLY=1 pair, SO_REUSEPORT), and a
 //! connection proves only that *some* socket of that (netns, protocol, port) took it. So a
 //! socket is a MISMATCH when its verdict says it accepts a family whose connection was refused,
 //! or says it does not while that connection was accepted and no other socket of the group
-//! claims the family; anything else tried is "ok".
+//! claims the family. A socket with one family proven and the other not (its connection failed
+//! with an errno or timed out) is "partial"; "ok" means every family tried was proven.
 
 use std::{
     collections::{BTreeSet, HashMap},
-    io,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket},
+    io::{self, Read as _},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, UdpSocket},
     os::fd::AsRawFd as _,
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use super::{netns, sock_diag, Listener, Netns, Protocol};
-use crate::format::errno::errno_name;
+use crate::format::errno::{errno_message, errno_name};
 
 /// How long a TCP connect may take before the attempt counts as unanswered.
 const TCP_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long test connections wait, together, for the servers to close their side after ours.
+const TCP_CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// TCP test connections open at once.
+const TCP_BATCH: usize = 64;
 /// Waits for an ICMP port unreachable; a silent first datagram is sent once more (ICMP may be
 /// rate-limited).
 const UDP_WAITS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(250)];
@@ -61,16 +69,20 @@ impl Probe {
 /// The verdict check of one socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Every family tried was proven.
     Ok,
+    /// One family was proven; the other could not be (its connection failed or timed out).
+    Partial,
     Mismatch,
     NotVerified,
 }
 
 impl Outcome {
-    /// The JSON name: "ok", "mismatch" or "not-verified".
+    /// The JSON name: "ok", "partial", "mismatch" or "not-verified".
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
+            Outcome::Partial => "partial",
             Outcome::Mismatch => "mismatch",
             Outcome::NotVerified => "not-verified",
         }
@@ -139,8 +151,13 @@ pub fn targets(l: &Listener) -> Result<[Option<SocketAddr>; 2], &'static str> {
     }
 }
 
+/// `ENETUNREACH (Network is unreachable)`, or `errno N` for a number without a name.
 fn errno_text(errno: i32) -> String {
-    errno_name(errno).map_or_else(|| format!("errno {errno}"), str::to_owned)
+    match (errno_name(errno), errno_message(errno)) {
+        (Some(name), Some(message)) => format!("{name} ({message})"),
+        (Some(name), None) => name.to_owned(),
+        _ => format!("errno {errno}"),
+    }
 }
 
 /// Judges one socket from its probes and whether another socket of its group claims each
@@ -168,17 +185,22 @@ pub fn judge(
             )),
             Probe::Refused => ok = true,
             Probe::NotTried => {}
-            Probe::Timeout => notes.push(format!("the {family} connection{to} timed out")),
+            Probe::Timeout => notes.push(format!(
+                "{family} is unproven: the connection{to} got no answer within {} ms",
+                TCP_TIMEOUT.as_millis()
+            )),
             Probe::Failed(errno) => notes.push(format!(
-                "the {family} connection{to} failed: {}",
+                "{family} could not be tried: the connection{to} failed with {}",
                 errno_text(errno)
             )),
         }
     }
     let (result, note) = if !mismatches.is_empty() {
         (Outcome::Mismatch, Some(mismatches.join("; ")))
+    } else if ok && notes.is_empty() {
+        (Outcome::Ok, None)
     } else if ok {
-        (Outcome::Ok, (!notes.is_empty()).then(|| notes.join("; ")))
+        (Outcome::Partial, Some(notes.join("; ")))
     } else if notes.is_empty() {
         (Outcome::NotVerified, Some("nothing to try".to_owned()))
     } else {
@@ -192,38 +214,80 @@ pub fn judge(
     }
 }
 
-/// Sets SO_LINGER to zero so that closing sends a reset: the connection leaves nothing behind.
-fn reset_on_close(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: linger is a valid struct linger and its size is given.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            std::ptr::addr_of!(linger).cast(),
-            size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-}
-
 fn failed(e: &io::Error) -> Probe {
     Probe::Failed(e.raw_os_error().unwrap_or(0))
 }
 
-fn tcp_probe(target: SocketAddr) -> Probe {
+/// Connects, sends nothing and ends our side with a FIN; the stream is kept for [`close_all`].
+fn tcp_connect(target: SocketAddr) -> (Probe, Option<TcpStream>) {
     match TcpStream::connect_timeout(&target, TCP_TIMEOUT) {
         Ok(stream) => {
-            reset_on_close(&stream);
-            Probe::Accepted
+            let _ = stream.shutdown(Shutdown::Write);
+            (Probe::Accepted, Some(stream))
         }
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Probe::Refused,
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => Probe::Timeout,
-        Err(e) => failed(&e),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => (Probe::Refused, None),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => (Probe::Timeout, None),
+        Err(e) => (failed(&e), None),
     }
+}
+
+/// Reads what a stream has; true once the server has closed (or the stream failed).
+fn drained(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Closes test connections the way a polite client does: after our FIN, what the servers send
+/// (a banner) is read and dropped until each closes its side or [`TCP_CLOSE_WAIT`] is over.
+/// Closing a socket with unread data would send a reset.
+fn close_all(mut streams: Vec<TcpStream>) {
+    streams.retain(|s| s.set_nonblocking(true).is_ok());
+    let deadline = Instant::now() + TCP_CLOSE_WAIT;
+    loop {
+        streams.retain_mut(|s| !drained(s));
+        let left = deadline.saturating_duration_since(Instant::now());
+        if streams.is_empty() || left.is_zero() {
+            break;
+        }
+        let mut fds: Vec<libc::pollfd> = streams
+            .iter()
+            .map(|s| libc::pollfd {
+                fd: s.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let millis = i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1);
+        // SAFETY: fds is a valid array of fds.len() pollfd structs of open descriptors.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
+        if rc < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            break;
+        }
+    }
+    // Dropping closes: the rest (servers that have not closed yet) get no reset from us now.
+}
+
+/// Probes TCP targets, at most [`TCP_BATCH`] connections open at once.
+fn tcp_probes(targets: &[SocketAddr]) -> Vec<Probe> {
+    let mut probes = Vec::with_capacity(targets.len());
+    for chunk in targets.chunks(TCP_BATCH) {
+        let mut streams = Vec::new();
+        for &target in chunk {
+            let (probe, stream) = tcp_connect(target);
+            probes.push(probe);
+            streams.extend(stream);
+        }
+        close_all(streams);
+    }
+    probes
 }
 
 /// A connected, non-blocking UDP socket of the target's family.
@@ -314,10 +378,13 @@ fn probe_all(targets: &BTreeSet<(Protocol, SocketAddr)>) -> Probes {
     for (t, probe) in udp.iter().zip(udp_probes(&udp)) {
         out.insert((Protocol::Udp, *t), probe);
     }
-    for &(protocol, t) in targets {
-        if protocol == Protocol::Tcp {
-            out.insert((protocol, t), tcp_probe(t));
-        }
+    let tcp: Vec<SocketAddr> = targets
+        .iter()
+        .filter(|(p, _)| *p == Protocol::Tcp)
+        .map(|&(_, t)| t)
+        .collect();
+    for (t, probe) in tcp.iter().zip(tcp_probes(&tcp)) {
+        out.insert((Protocol::Tcp, *t), probe);
     }
     out
 }

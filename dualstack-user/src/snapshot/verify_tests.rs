@@ -140,13 +140,52 @@ fn inconclusive_attempts_say_why() {
     assert_eq!(
         v.note.as_deref(),
         Some(
-            "the IPv4 connection to 127.0.0.1:80 timed out; the IPv6 connection to [::1]:80 \
-             failed: ENETUNREACH"
+            "IPv4 is unproven: the connection to 127.0.0.1:80 got no answer within 500 ms; IPv6 \
+             could not be tried: the connection to [::1]:80 failed with ENETUNREACH (Network is \
+             unreachable)"
         )
     );
-    let v = judge(&l, both(&l), [Probe::Accepted, Probe::Timeout], [false; 2]);
-    assert_eq!(v.result, Outcome::Ok);
-    assert!(v.note.unwrap().contains("timed out"));
+}
+
+#[test]
+fn one_family_proven_and_the_other_not_is_partial() {
+    let l = listener(Protocol::Tcp, "[::]:80", Some(false), 1);
+    // A netns without IPv6 on lo: ::1 cannot be reached.
+    let v = judge(
+        &l,
+        both(&l),
+        [Probe::Accepted, Probe::Failed(libc::ENETUNREACH)],
+        [false; 2],
+    );
+    assert_eq!(v.result, Outcome::Partial);
+    assert_eq!(v.result.name(), "partial");
+    assert_eq!(
+        v.note.as_deref(),
+        Some(
+            "IPv6 could not be tried: the connection to [::1]:80 failed with ENETUNREACH \
+             (Network is unreachable)"
+        )
+    );
+    let v = judge(&l, both(&l), [Probe::Timeout, Probe::Accepted], [false; 2]);
+    assert_eq!(v.result, Outcome::Partial);
+    assert!(v.note.unwrap().starts_with("IPv4 is unproven"));
+    // Refused is a proof too: an IPv6-only socket whose IPv4 connection was refused is ok.
+    let only6 = listener(Protocol::Tcp, "[::]:80", Some(true), 1);
+    let v = judge(
+        &only6,
+        both(&only6),
+        [Probe::Refused, Probe::Accepted],
+        [false; 2],
+    );
+    assert_eq!((v.result, v.note), (Outcome::Ok, None));
+    // A mismatch stays a mismatch whatever the other family gave.
+    let v = judge(
+        &l,
+        both(&l),
+        [Probe::Refused, Probe::Failed(libc::ENETUNREACH)],
+        [false; 2],
+    );
+    assert_eq!(v.result, Outcome::Mismatch);
 }
 
 #[test]
