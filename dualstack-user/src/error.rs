@@ -6,9 +6,15 @@ use std::{io, path::PathBuf};
 pub enum Error {
     #[error(
         "permission denied: dualstack loads eBPF programs and needs root, or the capabilities \
-         CAP_BPF and CAP_PERFMON (run it with sudo)"
+         CAP_BPF and CAP_PERFMON; this process lacks {0} (run it with sudo)"
     )]
-    Permission,
+    Permission(String),
+    #[error(
+        "tracefs is mounted at /sys/kernel/tracing but this process may not read it ({0}): \
+         dualstack reads tracepoint ids there; run it as root, or as a user with \
+         CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON"
+    )]
+    TracefsUnreadable(#[source] io::Error),
     #[error(
         "tracefs is not available at /sys/kernel/tracing and mounting it failed ({0}); mount it \
          with `mount -t tracefs nodev /sys/kernel/tracing` (needs a kernel with CONFIG_FTRACE)"

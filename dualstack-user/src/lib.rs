@@ -22,6 +22,7 @@ pub mod format;
 pub mod holder;
 pub mod loader;
 pub mod model;
+pub mod netns_default;
 pub mod reader;
 pub mod sink;
 pub mod snapshot;

@@ -311,7 +311,7 @@ fn permission_or(other: fn(aya::EbpfError) -> Error) -> impl Fn(aya::EbpfError) 
     move |err| {
         let text = format!("{err:?}");
         if text.contains("PermissionDenied") || text.contains("Operation not permitted") {
-            Error::Permission
+            Error::Permission("a privilege the kernel asked for".to_owned())
         } else {
             other(err)
         }
@@ -332,17 +332,37 @@ fn check_privileges() -> Result<()> {
         .unwrap_or(0);
     let has = |cap: u32| effective & (1 << cap) != 0;
     if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
-        Ok(())
-    } else {
-        Err(Error::Permission)
+        return Ok(());
     }
+    let missing: Vec<&str> = [(CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON")]
+        .into_iter()
+        .filter(|&(cap, _)| !has(cap))
+        .map(|(_, name)| name)
+        .collect();
+    Err(Error::Permission(missing.join(" and ")))
 }
 
-/// Makes sure tracefs is mounted, mounting it when it is not (it is not, on some systems).
+/// Makes sure tracefs is mounted and readable, mounting it when it is not mounted (it is not,
+/// on some systems).
 fn ensure_tracefs() -> Result<()> {
     let events = Path::new(TRACEFS).join("events");
-    if events.exists() {
-        return Ok(());
+    match fs::metadata(&events) {
+        Ok(_) => return Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(Error::TracefsUnreadable(err));
+        }
+        Err(_) => {}
+    }
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    if mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(TRACEFS))
+    {
+        // Mounted, and yet no events directory: an unreadable mount shows up like this too.
+        return Err(Error::TracefsUnreadable(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no events directory",
+        )));
     }
     let source = c"nodev";
     let target = c"/sys/kernel/tracing";

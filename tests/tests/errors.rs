@@ -106,3 +106,108 @@ fn bad_options_fail_clearly() {
     assert_eq!(out.code(), Some(1), "--pid with a command: {out:?}");
     assert!(out.stderr.contains("not both"), "{:?}", out.stderr);
 }
+
+/// With exactly CAP_BPF and CAP_PERFMON and no root uid, tracefs (root's only) cannot be read:
+/// the message says so and what to add, not that tracefs is missing.
+#[test]
+fn bpf_and_perfmon_alone_are_told_about_tracefs() {
+    require_root();
+    let dir = TempDir::new("caps");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let bin = dir.join("dualstack");
+    fs::copy(dualstack_bin(), &bin).expect("copy the binary");
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all,+bpf,+perfmon",
+        "--ambient-caps=+bpf,+perfmon",
+    ])
+    .arg(&bin)
+    .args(["trace", "--", "true"])
+    .current_dir(dir.path());
+    let out = run(&mut cmd, TIMEOUT);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("mounted at /sys/kernel/tracing but this process may not read it")
+            && out.stderr.contains("CAP_DAC_READ_SEARCH"),
+        "the message should say tracefs is unreadable and what to add: {:?}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("is not available"), "{:?}", out.stderr);
+}
+
+/// Without any capability the message names the missing ones.
+#[test]
+fn missing_capabilities_are_named() {
+    require_root();
+    let dir = TempDir::new("nocaps");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let bin = dir.join("dualstack");
+    fs::copy(dualstack_bin(), &bin).expect("copy the binary");
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+    let mut cmd = as_nobody(None, &bin);
+    cmd.args(["trace", "--", "true"]).current_dir(dir.path());
+    let out = run(&mut cmd, TIMEOUT);
+    assert!(
+        out.stderr.contains("lacks CAP_BPF and CAP_PERFMON"),
+        "{:?}",
+        out.stderr
+    );
+}
+
+/// `trace --` with nothing after it is refused, not taken as "trace the whole host".
+#[test]
+fn a_double_dash_without_a_command_is_refused() {
+    require_root();
+    let out = run(&mut dualstack(&["trace", "--"]), TIMEOUT);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("nothing to run after `--`"),
+        "{:?}",
+        out.stderr
+    );
+}
+
+/// `-p` with a thread id follows the thread's process, as strace attaches to a thread.
+#[test]
+fn a_thread_id_given_to_pid_follows_its_process() {
+    require_root();
+    let script = "import threading, time, socket, sys\n\
+                  ids = []\n\
+                  ready = threading.Event()\n\
+                  def run():\n    \
+                      ids.append(threading.get_native_id()); ready.set(); time.sleep(6)\n\
+                  t = threading.Thread(target=run); t.start(); ready.wait()\n\
+                  print(ids[0], flush=True)\n\
+                  time.sleep(4)\n\
+                  s = socket.socket(); s.bind(('127.0.0.1', 0)); s.close()\n\
+                  t.join()\n";
+    let mut target = std::process::Command::new(tests::python());
+    target
+        .args(["-c", script])
+        .stdout(std::process::Stdio::piped());
+    let mut target = tests::Guard::spawn(&mut target);
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(target.child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("thread id");
+    let tid = line.trim().to_owned();
+    let out = run(
+        &mut dualstack(&["trace", "-p", &tid, "--syscall", "bind"]),
+        TIMEOUT,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("{tid} is a thread of process {}", target.id())),
+        "{:?}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("bind("), "the process's bind: {out:?}");
+}

@@ -16,7 +16,8 @@ use crate::run as run_command;
 pub enum Needs {
     /// Build the kernel programs: rust-src and bpf-linker.
     Build,
-    /// Also run the tests and benchmarks: strace, iproute2, ncat, socat, sshd, pahole...
+    /// Also run the tests and benchmarks: strace, iproute2, ncat, socat, sshd, pahole, nginx,
+    /// redis-server...
     All,
 }
 
@@ -30,6 +31,8 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     ("socat", "socat"),
     ("sshd", "openssh-server"),
     ("pahole", "dwarves"),
+    ("nginx", "nginx-light"),
+    ("redis-server", "redis-server"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {
@@ -151,7 +154,7 @@ fn ensure_commands() -> Result<()> {
     }
     eprintln!("xtask: installing {}", missing.join(" "));
     run_command(Command::new("apt-get").arg("update").arg("-q"))?;
-    // Packages with a service (openssh-server) must not start it: the tests start their own
+    // Packages with a service (openssh-server, nginx, redis) must not start it: the tests start their own
     // daemons on loopback ports. Debian's invoke-rc.d asks policy-rc.d; 101 means "don't".
     let policy = Path::new("/usr/sbin/policy-rc.d");
     let own_policy = !policy.exists();

@@ -28,7 +28,8 @@ use crate::{
     },
     holder::HolderFinder,
     loader::{KernelCounters, LoadOptions, Probes},
-    model::Event,
+    model::{Event, KernelView},
+    netns_default::NetnsDefaults,
     reader::EventReader,
     sockaddr::SockAddr,
     sweep::SocketSweep,
@@ -87,6 +88,8 @@ struct TraceOutput {
     annotate: bool,
     /// `net.ipv6.bindv6only` of this netns, for events whose kernel state was not read.
     host_bindv6only: Option<bool>,
+    /// ... and of the traced processes' namespaces, read once each.
+    netns_defaults: NetnsDefaults,
     /// Names the socket holding the port of a bind refused with EADDRINUSE.
     holders: HolderFinder,
     /// Follow mode: the live tasks, kept in order with the calls.
@@ -184,7 +187,16 @@ impl TraceOutput {
     }
 
     fn notes(&mut self, event: &Event) -> Notes {
-        let mut notes = Notes::of(event, self.host_bindv6only);
+        // Without the kernel's view, the default the socket took is that of its process's
+        // netns, which may not be the tracer's.
+        let default = match event.kernel {
+            KernelView::NoBtf => self
+                .netns_defaults
+                .of_process(event.pid)
+                .or(self.host_bindv6only),
+            _ => self.host_bindv6only,
+        };
+        let mut notes = Notes::of(event, default);
         notes.holder = self.holders.find(event);
         notes
     }
@@ -323,6 +335,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         None => Box::new(io::stdout()),
     };
 
+    // Before the command starts: a signal from then on must reach it through `stop`.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     let mut child = if run_command {
         Some(start_followed(
             &args.command,
@@ -350,14 +365,13 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         decode_errors: 0,
         annotate: args.verdicts,
         host_bindv6only: host_bindv6only(),
+        netns_defaults: NetnsDefaults::default(),
         holders: HolderFinder::default(),
         followed,
         reported: KernelCounters::default(),
     };
     let mut sweep = SocketSweep::new(args.max_sockets);
 
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut command_status = None;
     let code = loop {

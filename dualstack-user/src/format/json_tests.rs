@@ -31,6 +31,8 @@ fn accept(addr: UserBuf, addrlen: AddrLen, ret: i64) -> Event {
         tid: 100,
         comm: "server".into(),
         monotonic: Duration::ZERO,
+        entered: Duration::ZERO,
+        tracking: crate::model::Tracking::Socket,
         call: Call::Accept {
             fd: 3,
             addr,

@@ -100,7 +100,7 @@ fn socket_lines() {
         ((0xffff_ffff, 1, 0), -97, "socket(0xffffffff /* AF_??? */, SOCK_STREAM, 0) = -1 EAFNOSUPPORT (Address family not supported by protocol)"),
         ((2, 0x4000_0001, 0), -22, "socket(AF_INET, SOCK_STREAM|0x40000000 /* SOCK_??? */, IPPROTO_IP) = -1 EINVAL (Invalid argument)"),
         // High bits in the family register: decoded from the whole register (families.py).
-        ((0x1_0000_000a, 1, 0), 4, "socket(AF_INET6, SOCK_STREAM, 0) = 4"),
+        ((0x1_0000_000a, 1, 0), 4, "socket(AF_INET6, SOCK_STREAM, 0)        = 4"),
     ];
     for ((family, sock_type, protocol), ret, want) in cases {
         assert_eq!(
