@@ -243,6 +243,35 @@ pub fn dualstack(args: &[&str]) -> Command {
     cmd
 }
 
+/// `dualstack trace ARGS --` as a program and its arguments, to put before a command.
+pub fn dualstack_trace_argv(args: &[&str]) -> Vec<String> {
+    std::iter::once(dualstack_bin().display().to_string())
+        .chain(std::iter::once("trace".to_owned()))
+        .chain(args.iter().map(|&a| a.to_owned()))
+        .chain(std::iter::once("--".to_owned()))
+        .collect()
+}
+
+/// The JSON events of `syscall` that succeeded.
+pub fn succeeded<'a>(events: &'a [serde_json::Value], syscall: &str) -> Vec<&'a serde_json::Value> {
+    events
+        .iter()
+        .filter(|e| e["syscall"] == syscall && e["ret"].as_i64().is_some_and(|r| r >= 0))
+        .collect()
+}
+
+/// A copy of the dualstack binary that any user may run, in a directory of its own (the
+/// build's directory may be closed to other users).
+pub fn world_runnable_copy(tag: &str) -> (TempDir, PathBuf) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new(tag);
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let bin = dir.join("dualstack");
+    fs::copy(dualstack_bin(), &bin).expect("copy the binary");
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+    (dir, bin)
+}
+
 /// Checks strace's `acolumn` rule on one complete line: with H the text up to and including
 /// the `") "` before `"= "`, `max(0, 40 - len(H))` spaces follow: `=` sits at column 40
 /// when H is shorter, else exactly one space separates `)` and `=`.

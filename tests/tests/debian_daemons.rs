@@ -15,8 +15,8 @@ use std::{
 
 use serde_json::Value;
 use tests::{
-    compare, dualstack, json_lines, netns::TestNetns, normalise, python, require_root, Guard,
-    TempDir,
+    compare, dualstack_trace_argv, json_lines, netns::TestNetns, normalise, python, require_root,
+    succeeded, Guard, TempDir,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -229,29 +229,14 @@ fn traced(daemon: &dyn Daemon, tracer: &[String]) -> (String, String, u32) {
     (stdout, stderr, master)
 }
 
-fn dualstack_tracer(args: &[&str]) -> Vec<String> {
-    let cmd = dualstack(&["trace"]);
-    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
-        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
-        .chain(args.iter().map(|&a| a.to_owned()))
-        .chain(std::iter::once("--".to_owned()))
-        .collect()
-}
-
-fn ok_calls<'a>(events: &'a [Value], syscall: &str) -> Vec<&'a Value> {
-    events
-        .iter()
-        .filter(|e| e["syscall"] == syscall && e["ret"].as_i64().is_some_and(|r| r >= 0))
-        .collect()
-}
-
 /// The listeners' verdicts and the accepts of the processes that serve, from JSON; then the
 /// start-up lines against strace -f.
 fn check(daemon: &dyn Daemon, port: u16, want: &[(&str, &str)]) -> Vec<Value> {
     require_root();
-    let (json, stderr, master) = traced(daemon, &dualstack_tracer(&["-f", "json", "--verdicts"]));
+    let (json, stderr, master) =
+        traced(daemon, &dualstack_trace_argv(&["-f", "json", "--verdicts"]));
     let events = json_lines(&json);
-    let mut listens: Vec<(String, String)> = ok_calls(&events, "listen")
+    let mut listens: Vec<(String, String)> = succeeded(&events, "listen")
         .iter()
         .filter(|l| l["port"] == port)
         .map(|l| {
@@ -270,9 +255,9 @@ fn check(daemon: &dyn Daemon, port: u16, want: &[(&str, &str)]) -> Vec<Value> {
         .collect();
     want.sort();
     assert_eq!(listens, want, "listeners and verdicts; stderr: {stderr}");
-    let accepts: Vec<&Value> = ok_calls(&events, "accept4")
+    let accepts: Vec<&Value> = succeeded(&events, "accept4")
         .into_iter()
-        .chain(ok_calls(&events, "accept"))
+        .chain(succeeded(&events, "accept"))
         .filter(|a| a["kernel"]["port"] == port)
         .collect();
     // One per request, and redis takes one more: its SHUTDOWN.
@@ -311,7 +296,7 @@ fn check(daemon: &dyn Daemon, port: u16, want: &[(&str, &str)]) -> Vec<Value> {
     let ds_file = dir.join("dualstack.txt");
     traced(
         daemon,
-        &dualstack_tracer(&["-o", ds_file.to_str().expect("path"), "--syscall", STARTUP]),
+        &dualstack_trace_argv(&["-o", ds_file.to_str().expect("path"), "--syscall", STARTUP]),
     );
     let expected = normalise(&fs::read_to_string(&strace_file).expect("strace"), port);
     let actual = normalise(&fs::read_to_string(&ds_file).expect("dualstack"), port);
@@ -331,8 +316,8 @@ fn nginx_master_and_workers_started_as_its_package_starts_it() {
         &[("127.0.0.1", "IPv4"), ("::", "IPv6")],
     );
     // The workers accept, not the master that listened.
-    let listen_pid = ok_calls(&events, "listen")[0]["pid"].clone();
-    let workers: Vec<&Value> = ok_calls(&events, "accept4")
+    let listen_pid = succeeded(&events, "listen")[0]["pid"].clone();
+    let workers: Vec<&Value> = succeeded(&events, "accept4")
         .into_iter()
         .filter(|a| a["kernel"]["port"] == Nginx::PORT)
         .collect();

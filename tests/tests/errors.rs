@@ -1,8 +1,8 @@
 //! Failures a user can run into: no privileges, a command that does not exist, bad options.
 
-use std::{fs, os::unix::fs::PermissionsExt as _, time::Duration};
+use std::time::Duration;
 
-use tests::{as_nobody, dualstack, dualstack_bin, require_root, run, TempDir};
+use tests::{as_nobody, dualstack, require_root, run, world_runnable_copy};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -11,12 +11,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 #[test]
 fn unprivileged_user_is_told_what_is_needed() {
     require_root();
-    // The binary may live under a directory nobody cannot enter: use a world-readable copy.
-    let dir = TempDir::new("unpriv");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    let bin = dir.join("dualstack");
-    fs::copy(dualstack_bin(), &bin).expect("copy the binary");
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+    // The binary may live under a directory nobody cannot enter: use a world-runnable copy.
+    let (dir, bin) = world_runnable_copy("unpriv");
 
     for args in [
         &["trace", "--", "true"][..],
@@ -112,11 +108,7 @@ fn bad_options_fail_clearly() {
 #[test]
 fn bpf_and_perfmon_alone_are_told_about_tracefs() {
     require_root();
-    let dir = TempDir::new("caps");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    let bin = dir.join("dualstack");
-    fs::copy(dualstack_bin(), &bin).expect("copy the binary");
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+    let (dir, bin) = world_runnable_copy("caps");
     let mut cmd = std::process::Command::new("setpriv");
     cmd.args([
         "--reuid=65534",
@@ -144,11 +136,7 @@ fn bpf_and_perfmon_alone_are_told_about_tracefs() {
 #[test]
 fn missing_capabilities_are_named() {
     require_root();
-    let dir = TempDir::new("nocaps");
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    let bin = dir.join("dualstack");
-    fs::copy(dualstack_bin(), &bin).expect("copy the binary");
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod binary");
+    let (dir, bin) = world_runnable_copy("nocaps");
     let mut cmd = as_nobody(None, &bin);
     cmd.args(["trace", "--", "true"]).current_dir(dir.path());
     let out = run(&mut cmd, TIMEOUT);

@@ -15,8 +15,8 @@ use std::{
 
 use serde_json::Value;
 use tests::{
-    compare, dualstack, json_lines, netns::TestNetns, normalise, program, python, require_root,
-    Guard, TempDir, TRACE_SET,
+    compare, dualstack, dualstack_trace_argv, json_lines, netns::TestNetns, normalise, program,
+    python, require_root, succeeded, Guard, TempDir, TRACE_SET,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -103,15 +103,6 @@ fn strace_o(file: &std::path::Path) -> Vec<String> {
     .collect()
 }
 
-fn dualstack_args(args: &[&str]) -> Vec<String> {
-    let cmd = dualstack(&["trace"]);
-    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
-        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
-        .chain(args.iter().map(|&a| a.to_owned()))
-        .chain(std::iter::once("--".to_owned()))
-        .collect()
-}
-
 /// The same run under strace -f and under `dualstack trace -o --every-close`: every line the
 /// same once pids and pointers are normalised.
 fn same_as_strace(args: &[&str], connects: &[&str], port: u16) {
@@ -124,7 +115,7 @@ fn same_as_strace(args: &[&str], connects: &[&str], port: u16) {
     let ns = TestNetns::new(false);
     let ds_file_arg = ds_file.to_str().expect("path");
     let ds = traced(
-        dualstack_args(&["-o", ds_file_arg, "--every-close"]),
+        dualstack_trace_argv(&["-o", ds_file_arg, "--every-close"]),
         &ns,
         args,
         connects,
@@ -147,7 +138,7 @@ fn json_run(extra: &[&str], args: &[&str], connects: &[&str], port: u16) -> (Run
     let ns = TestNetns::new(false);
     let mut tracer = vec!["-f", "json", "--verdicts"];
     tracer.extend_from_slice(extra);
-    let run = traced(dualstack_args(&tracer), &ns, args, connects, port);
+    let run = traced(dualstack_trace_argv(&tracer), &ns, args, connects, port);
     assert!(
         run.status.success(),
         "dualstack trace failed ({}): {}",
@@ -163,13 +154,6 @@ fn json_run(extra: &[&str], args: &[&str], connects: &[&str], port: u16) -> (Run
     (run, events)
 }
 
-fn calls<'a>(events: &'a [Value], syscall: &str) -> Vec<&'a Value> {
-    events
-        .iter()
-        .filter(|e| e["syscall"] == syscall && e["ret"].as_i64().is_some_and(|r| r >= 0))
-        .collect()
-}
-
 fn pid(e: &Value) -> u64 {
     e["pid"].as_u64().expect("pid")
 }
@@ -181,13 +165,13 @@ fn a_double_forking_daemon_is_followed_to_its_bind_and_accept() {
     let args = ["double-fork", "7001"];
     let (run, events) = json_run(&[], &args, &["::1"], port);
     let first = events.first().map(pid).expect("events");
-    let listens = calls(&events, "listen");
+    let listens = succeeded(&events, "listen");
     assert_eq!(listens.len(), 1, "{}", run.trace);
     let listen = listens[0];
     assert_ne!(pid(listen), first, "the listen is the grandchild's");
     assert_eq!(listen["verdict"]["accepts"], "IPv6");
     assert_eq!(listen["v6only_source"], "setsockopt");
-    let accepts = calls(&events, "accept4");
+    let accepts = succeeded(&events, "accept4");
     assert_eq!(
         accepts.len(),
         1,
@@ -211,10 +195,10 @@ fn pre_fork_workers_accept_on_the_masters_socket_with_its_state() {
     let args = ["prefork", "7002", "3"];
     let connects = ["127.0.0.1", "::1", "127.0.0.1"];
     let (run, events) = json_run(&[], &args, &connects, port);
-    let listen = calls(&events, "listen")[0];
+    let listen = succeeded(&events, "listen")[0];
     let master = pid(listen);
     assert_eq!(listen["verdict"]["accepts"], "IPv4+IPv6");
-    let accepts = calls(&events, "accept4");
+    let accepts = succeeded(&events, "accept4");
     let workers: BTreeSet<u64> = accepts.iter().map(|e| pid(e)).collect();
     assert_eq!(accepts.len(), 3, "{}", run.trace);
     assert_eq!(workers.len(), 3, "three workers accepted");
@@ -234,15 +218,15 @@ fn pre_fork_workers_accept_on_the_masters_socket_with_its_state() {
         &connects,
         port,
     );
-    assert_eq!(calls(&by_port, "accept4").len(), 3);
+    assert_eq!(succeeded(&by_port, "accept4").len(), 3);
     let (_, six) = json_run(
         &["--family", "inet6", "--syscall", "listen,accept4"],
         &args,
         &connects,
         port,
     );
-    assert_eq!(calls(&six, "listen").len(), 1);
-    assert_eq!(calls(&six, "accept4").len(), 3);
+    assert_eq!(succeeded(&six, "listen").len(), 1);
+    assert_eq!(succeeded(&six, "accept4").len(), 3);
     let (_, four) = json_run(
         &["--family", "inet", "--syscall", "listen,accept4"],
         &args,
@@ -262,8 +246,8 @@ fn a_listener_passed_over_scm_rights_keeps_its_state_in_the_receiver() {
     let port = 7003;
     let args = ["pass", "7003"];
     let (run, events) = json_run(&[], &args, &["::1"], port);
-    let listen = calls(&events, "listen")[0];
-    let accept = calls(&events, "accept4")[0];
+    let listen = succeeded(&events, "listen")[0];
+    let accept = succeeded(&events, "accept4")[0];
     assert_ne!(pid(accept), pid(listen), "the receiver is another process");
     assert_eq!(
         accept["socket"]["type"], "SOCK_STREAM|SOCK_CLOEXEC",
@@ -285,7 +269,7 @@ fn dup2_over_a_socket_reports_the_new_socket() {
     let port = 7004;
     let args = ["dup2", "7004"];
     let (run, events) = json_run(&[], &args, &["127.0.0.1"], port);
-    let listen = calls(&events, "listen")[0];
+    let listen = succeeded(&events, "listen")[0];
     assert_eq!(listen["family"], "AF_INET", "{}", run.trace);
     assert_eq!(listen["verdict"]["accepts"], "IPv4");
     assert_eq!(listen["socket"]["type"], "SOCK_STREAM|SOCK_CLOEXEC");
@@ -312,7 +296,7 @@ fn one_hundred_thousand_live_sockets_all_get_their_verdicts() {
         &[],
         7100,
     );
-    let listens = calls(&events, "listen");
+    let listens = succeeded(&events, "listen");
     assert_eq!(listens.len(), count, "{}", run.stderr);
     let mut wrong = Vec::new();
     for l in &listens {
@@ -339,7 +323,7 @@ fn a_full_state_map_is_counted_and_marked_never_silent() {
     require_root();
     let ns = TestNetns::new(false);
     let run = traced(
-        dualstack_args(&["-f", "json", "--syscall", "listen", "--max-sockets", "1000"]),
+        dualstack_trace_argv(&["-f", "json", "--syscall", "listen", "--max-sockets", "1000"]),
         &ns,
         &["many", "3000", "7100"],
         &[],

@@ -69,6 +69,9 @@ pub struct DaemonOptions {
     /// Size of the kernel's event ring buffer, in MiB (a power of two).
     #[arg(long, default_value_t = 16)]
     pub ring_mib: u32,
+    /// Sockets whose state (family, options, bound address) the kernel keeps at once.
+    #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
+    pub max_sockets: u32,
 }
 
 /// A secret: never printed.
@@ -119,6 +122,7 @@ pub struct DaemonConfig {
     /// None with --no-log.
     pub log: Option<LogSettings>,
     pub ring_bytes: u32,
+    pub max_sockets: u32,
     pub btf: Option<PathBuf>,
     /// Things that work but deserve a look (printed by --check-config, logged at start).
     pub warnings: Vec<String>,
@@ -209,6 +213,7 @@ impl DaemonOptions {
                 reason: "must be a power of two from 1 to 1024",
             });
         }
+        range("--max-sockets", u64::from(self.max_sockets), 1, 1 << 24)?;
         // An unwritable log directory stops --check-config, but not the daemon: it streams on
         // and keeps retrying the log (a disk remounted read-only must not stop a fleet's feed).
         let mut log_problem = None;
@@ -242,6 +247,7 @@ impl DaemonOptions {
             max_clients: self.max_clients,
             log,
             ring_bytes: self.ring_mib << 20,
+            max_sockets: self.max_sockets,
             btf,
             warnings,
             log_problem,

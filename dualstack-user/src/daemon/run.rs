@@ -106,6 +106,7 @@ impl Daemon {
         let options = LoadOptions {
             ring_bytes: config.ring_bytes,
             btf: config.btf.clone(),
+            max_sockets: config.max_sockets,
             ..LoadOptions::default()
         };
         let mut probes = Probes::load(&options)?;
