@@ -205,4 +205,56 @@ fn without_btf_the_default_is_the_sockets_netns() {
     let verdict = &events[0]["verdict"];
     assert_eq!(verdict["accepts"], "IPv6", "{verdict}");
     assert_eq!(verdict["certain"], false, "{verdict}");
+    assert_eq!(events[0]["tracking"], "descriptor", "state kept per descriptor, and said so");
+}
+
+/// strace's `[pid N]` rule is about the tasks alive when a call is made: a parent's calls
+/// get the leader while a child lives that has made no traced call at all, and lose it once
+/// the child is gone. Compared with strace -f on stderr, line for line.
+#[test]
+fn the_leader_follows_the_tasks_alive_at_each_call() {
+    require_root();
+    let script = "import os, socket, time\n\
+                  s = socket.socket(); s.close()\n\
+                  pid = os.fork()\n\
+                  if pid == 0:\n    \
+                      time.sleep(0.5); os._exit(0)\n\
+                  s = socket.socket(); s.close()\n\
+                  os.waitpid(pid, 0)\n\
+                  s = socket.socket(); s.close()\n";
+    let py = python();
+    let strace = run(
+        std::process::Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=socket,close", "--"])
+            .arg(&py)
+            .args(["-c", script]),
+        TIMEOUT,
+    );
+    assert_eq!(strace.code(), Some(0), "{strace:?}");
+    let ds = run(
+        &mut dualstack(&["trace", "--every-close", "--syscall", "socket,close", "--"]).args([
+            py.to_str().expect("path"),
+            "-c",
+            script,
+        ]),
+        TIMEOUT,
+    );
+    assert_eq!(ds.code(), Some(0), "{ds:?}");
+    let pid = regex::Regex::new(r"^\[pid +\d+\] ").expect("regex");
+    let shape = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains("+++ ") && !l.contains("--- "))
+            .map(|l| pid.replace(l, "[pid N] ").into_owned())
+            .collect()
+    };
+    let (want, got) = (shape(&strace.stderr), shape(&ds.stdout));
+    assert_eq!(got, want, "strace:\n{}\ndualstack:\n{}", strace.stderr, ds.stdout);
+    let sockets: Vec<&String> = got.iter().filter(|l| l.contains("socket(")).collect();
+    assert_eq!(sockets.len(), 3, "{got:?}");
+    assert!(sockets[0].starts_with("socket("), "one task: no leader");
+    assert!(
+        sockets[1].starts_with("[pid N] socket("),
+        "the parent's call while the child lives"
+    );
+    assert!(sockets[2].starts_with("socket("), "no leader once the child is gone");
 }
