@@ -30,16 +30,38 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `tracer... ip netns exec NS python3 services.py ARGS`, and after each `ready` line the
-/// program writes connects once to each of `connects` (addresses in the namespace) on `port`.
-fn traced(tracer: Vec<String>, ns: &TestNetns, args: &[&str], connects: &[&str], port: u16) -> Run {
+/// `python3 services.py ARGS`.
+fn services_py(args: &[&str]) -> Vec<String> {
+    [
+        python().display().to_string(),
+        program("services.py").display().to_string(),
+    ]
+    .into_iter()
+    .chain(args.iter().map(|&a| a.to_owned()))
+    .collect()
+}
+
+/// The native server (tests/src/bin/forking_server.rs) with ARGS.
+fn native(args: &[&str]) -> Vec<String> {
+    std::iter::once(env!("CARGO_BIN_EXE_forking_server").to_owned())
+        .chain(args.iter().map(|&a| a.to_owned()))
+        .collect()
+}
+
+/// Runs `tracer... ip netns exec NS PROGRAM...`, and after each `ready` line the program
+/// writes connects once to each of `connects` (addresses in the namespace) on `port`.
+fn traced(
+    tracer: Vec<String>,
+    ns: &TestNetns,
+    args: &[String],
+    connects: &[&str],
+    port: u16,
+) -> Run {
     let dir = TempDir::new("services");
     let stdout_path = dir.join("stdout");
     let mut cmd = Command::new(&tracer[0]);
     cmd.args(&tracer[1..])
         .args(["ip", "netns", "exec", ns.name()])
-        .arg(python())
-        .arg(program("services.py"))
         .args(args)
         .stdin(Stdio::null())
         .stdout(fs::File::create(&stdout_path).expect("stdout file"))
@@ -105,7 +127,7 @@ fn strace_o(file: &std::path::Path) -> Vec<String> {
 
 /// The same run under strace -f and under `dualstack trace -o --every-close`: every line the
 /// same once pids and pointers are normalised.
-fn same_as_strace(args: &[&str], connects: &[&str], port: u16) {
+fn same_as_strace(args: &[String], connects: &[&str], port: u16) {
     let dir = TempDir::new("services-compare");
     let strace_file = dir.join("strace.txt");
     let ds_file = dir.join("dualstack.txt");
@@ -127,14 +149,14 @@ fn same_as_strace(args: &[&str], connects: &[&str], port: u16) {
     assert!(expected.line_count() > 5, "strace saw almost nothing");
     if let Err(report) = compare("strace", &expected, "dualstack", &actual) {
         panic!(
-            "services.py {args:?}: dualstack differs from strace -f:\n{report}\n--- strace:\n{}\n--- dualstack:\n{}",
+            "{args:?}: dualstack differs from strace -f:\n{report}\n--- strace:\n{}\n--- dualstack:\n{}",
             strace.trace, ds.trace
         );
     }
 }
 
 /// `dualstack trace -f json --verdicts EXTRA -- ...` in a fresh namespace.
-fn json_run(extra: &[&str], args: &[&str], connects: &[&str], port: u16) -> (Run, Vec<Value>) {
+fn json_run(extra: &[&str], args: &[String], connects: &[&str], port: u16) -> (Run, Vec<Value>) {
     let ns = TestNetns::new(false);
     let mut tracer = vec!["-f", "json", "--verdicts"];
     tracer.extend_from_slice(extra);
@@ -162,7 +184,7 @@ fn pid(e: &Value) -> u64 {
 fn a_double_forking_daemon_is_followed_to_its_bind_and_accept() {
     require_root();
     let port = 7001;
-    let args = ["double-fork", "7001"];
+    let args = services_py(&["double-fork", "7001"]);
     let (run, events) = json_run(&[], &args, &["::1"], port);
     let first = events.first().map(pid).expect("events");
     let listens = succeeded(&events, "listen");
@@ -192,7 +214,7 @@ fn a_double_forking_daemon_is_followed_to_its_bind_and_accept() {
 fn pre_fork_workers_accept_on_the_masters_socket_with_its_state() {
     require_root();
     let port = 7002;
-    let args = ["prefork", "7002", "3"];
+    let args = services_py(&["prefork", "7002", "3"]);
     let connects = ["127.0.0.1", "::1", "127.0.0.1"];
     let (run, events) = json_run(&[], &args, &connects, port);
     let listen = succeeded(&events, "listen")[0];
@@ -244,7 +266,7 @@ fn pre_fork_workers_accept_on_the_masters_socket_with_its_state() {
 fn a_listener_passed_over_scm_rights_keeps_its_state_in_the_receiver() {
     require_root();
     let port = 7003;
-    let args = ["pass", "7003"];
+    let args = services_py(&["pass", "7003"]);
     let (run, events) = json_run(&[], &args, &["::1"], port);
     let listen = succeeded(&events, "listen")[0];
     let accept = succeeded(&events, "accept4")[0];
@@ -267,7 +289,7 @@ fn a_listener_passed_over_scm_rights_keeps_its_state_in_the_receiver() {
 fn dup2_over_a_socket_reports_the_new_socket() {
     require_root();
     let port = 7004;
-    let args = ["dup2", "7004"];
+    let args = services_py(&["dup2", "7004"]);
     let (run, events) = json_run(&[], &args, &["127.0.0.1"], port);
     let listen = succeeded(&events, "listen")[0];
     assert_eq!(listen["family"], "AF_INET", "{}", run.trace);
@@ -292,7 +314,7 @@ fn one_hundred_thousand_live_sockets_all_get_their_verdicts() {
     let count = 100_000;
     let (run, events) = json_run(
         &["--syscall", "listen", "--ring-mib", "128"],
-        &["many", &count.to_string(), "7100"],
+        &services_py(&["many", &count.to_string(), "7100"]),
         &[],
         7100,
     );
@@ -325,7 +347,7 @@ fn a_full_state_map_is_counted_and_marked_never_silent() {
     let run = traced(
         dualstack_trace_argv(&["-f", "json", "--syscall", "listen", "--max-sockets", "1000"]),
         &ns,
-        &["many", "3000", "7100"],
+        &services_py(&["many", "3000", "7100"]),
         &[],
         7100,
     );
@@ -411,4 +433,94 @@ fn a_process_that_reuses_a_dead_threads_id_is_not_traced() {
         leaked.is_empty(),
         "the process that reused thread id {tid} was traced: {leaked:?}"
     );
+}
+
+/// The same shapes from a native program (raw libc calls, no interpreter): a double-forking
+/// daemon with a dual-stack socket, and a pre-fork server with an IPv6-only one.
+#[test]
+fn a_native_double_forking_daemon_and_pre_fork_server() {
+    require_root();
+    let daemon = native(&["double-fork", "7010"]);
+    let (run, events) = json_run(&[], &daemon, &["127.0.0.1"], 7010);
+    let first = events.first().map(pid).expect("events");
+    let listen = succeeded(&events, "listen")[0];
+    assert_ne!(
+        pid(listen),
+        first,
+        "the daemon is the grandchild: {}",
+        run.trace
+    );
+    assert_eq!(listen["verdict"]["accepts"], "IPv4+IPv6");
+    assert_eq!(listen["v6only_source"], "setsockopt");
+    assert_eq!(succeeded(&events, "accept4").len(), 1);
+    same_as_strace(&daemon, &["127.0.0.1"], 7010);
+
+    let prefork = native(&["prefork", "7011", "2"]);
+    let (run, events) = json_run(&[], &prefork, &["::1", "::1"], 7011);
+    let listen = succeeded(&events, "listen")[0];
+    assert_eq!(listen["verdict"]["accepts"], "IPv6");
+    let accepts = succeeded(&events, "accept4");
+    assert_eq!(accepts.len(), 2, "{}", run.trace);
+    for a in accepts {
+        assert_ne!(pid(a), pid(listen), "a worker accepts");
+        assert_eq!(a["v6only"], true, "{a}");
+        assert_eq!(a["v6only_source"], "setsockopt", "{a}");
+        assert_eq!(a["socket"]["reuseaddr"], true, "{a}");
+    }
+    same_as_strace(&prefork, &["::1", "::1"], 7011);
+}
+
+/// A Node.js cluster (tests/programs/cluster.js): the primary listens and accepts, and hands
+/// each connection to a worker over SCM_RIGHTS. The workers' closes of those connections
+/// carry the state the primary's accept made: the socket, not the descriptor, is followed.
+#[test]
+fn a_node_cluster_passes_connections_to_workers_with_their_state() {
+    require_root();
+    let node = [
+        "node".to_owned(),
+        program("cluster.js").display().to_string(),
+        "7020".to_owned(),
+        "2".to_owned(),
+        "4".to_owned(),
+    ];
+    let connects = ["127.0.0.1", "::1", "127.0.0.1", "::1"];
+    let (run, events) = json_run(&[], &node, &connects, 7020);
+    let listen = succeeded(&events, "listen")
+        .into_iter()
+        .find(|l| l["port"] == 7020)
+        .unwrap_or_else(|| panic!("no listen on 7020: {}", run.trace));
+    assert_eq!(listen["verdict"]["accepts"], "IPv4+IPv6", "{listen}");
+    let primary = pid(listen);
+    let accepted: BTreeSet<u64> = succeeded(&events, "accept4")
+        .iter()
+        .filter(|a| pid(a) == primary)
+        .filter_map(|a| a["kernel"]["inode"].as_u64())
+        .collect();
+    assert_eq!(
+        accepted.len(),
+        4,
+        "the primary accepts each connection: {}",
+        run.trace
+    );
+    let worker_closes: Vec<&Value> = succeeded(&events, "close")
+        .into_iter()
+        .filter(|c| pid(c) != primary && c["family"] == "AF_INET6")
+        .collect();
+    assert_eq!(
+        worker_closes.len(),
+        4,
+        "each worker closes what it was given: {}",
+        run.trace
+    );
+    for c in &worker_closes {
+        assert_eq!(c["tracking"], "socket", "{c}");
+        assert_eq!(c["socket"]["type"], "SOCK_STREAM", "{c}");
+        let inode = c["kernel"]["inode"]
+            .as_u64()
+            .expect("the closed socket's inode");
+        assert!(
+            accepted.contains(&inode),
+            "a worker closed a socket the primary accepted: {c}"
+        );
+    }
 }

@@ -205,7 +205,10 @@ fn without_btf_the_default_is_the_sockets_netns() {
     let verdict = &events[0]["verdict"];
     assert_eq!(verdict["accepts"], "IPv6", "{verdict}");
     assert_eq!(verdict["certain"], false, "{verdict}");
-    assert_eq!(events[0]["tracking"], "descriptor", "state kept per descriptor, and said so");
+    assert_eq!(
+        events[0]["tracking"], "descriptor",
+        "state kept per descriptor, and said so"
+    );
 }
 
 /// strace's `[pid N]` rule is about the tasks alive when a call is made: a parent's calls
@@ -248,7 +251,11 @@ fn the_leader_follows_the_tasks_alive_at_each_call() {
             .collect()
     };
     let (want, got) = (shape(&strace.stderr), shape(&ds.stdout));
-    assert_eq!(got, want, "strace:\n{}\ndualstack:\n{}", strace.stderr, ds.stdout);
+    assert_eq!(
+        got, want,
+        "strace:\n{}\ndualstack:\n{}",
+        strace.stderr, ds.stdout
+    );
     let sockets: Vec<&String> = got.iter().filter(|l| l.contains("socket(")).collect();
     assert_eq!(sockets.len(), 3, "{got:?}");
     assert!(sockets[0].starts_with("socket("), "one task: no leader");
@@ -256,5 +263,8 @@ fn the_leader_follows_the_tasks_alive_at_each_call() {
         sockets[1].starts_with("[pid N] socket("),
         "the parent's call while the child lives"
     );
-    assert!(sockets[2].starts_with("socket("), "no leader once the child is gone");
+    assert!(
+        sockets[2].starts_with("socket("),
+        "no leader once the child is gone"
+    );
 }

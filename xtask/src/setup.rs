@@ -33,6 +33,7 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     ("pahole", "dwarves"),
     ("nginx", "nginx-light"),
     ("redis-server", "redis-server"),
+    ("node", "nodejs"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {

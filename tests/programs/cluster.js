@@ -1,0 +1,37 @@
+// A Node.js cluster server, the way Node services scale: the primary forks workers that all
+// listen on one port. On Linux the primary owns the listening socket, accepts, and hands each
+// connection to a worker over the IPC channel (SCM_RIGHTS). No error handlers on the
+// connections: like many real servers, a reset would kill a worker.
+//
+//     node cluster.js PORT WORKERS CONNECTIONS
+//
+// Writes `ready` to stderr once every worker listens, serves CONNECTIONS connections, and
+// exits 0.
+const cluster = require('node:cluster');
+const net = require('node:net');
+
+const [port, workers, connections] = process.argv.slice(2).map(Number);
+
+if (cluster.isPrimary) {
+  let listening = 0;
+  let served = 0;
+  for (let i = 0; i < workers; i++) {
+    const worker = cluster.fork();
+    worker.on('listening', () => {
+      listening += 1;
+      if (listening === workers) process.stderr.write('ready\n');
+    });
+    worker.on('message', () => {
+      served += 1;
+      if (served === connections) {
+        for (const w of Object.values(cluster.workers)) w.disconnect();
+      }
+    });
+  }
+} else {
+  const server = net.createServer((socket) => {
+    socket.end('served by ' + process.pid + '\n');
+    socket.on('close', () => process.send('served'));
+  });
+  server.listen(port);
+}
