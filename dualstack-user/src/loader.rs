@@ -167,6 +167,23 @@ impl Probes {
         })
     }
 
+    /// Detaches every program, all at once. Each detach waits for the kernel's RCU grace
+    /// periods; one after the other they take most of a second on a small machine, side by
+    /// side about one grace period. Dropping the probes afterwards has nothing left to wait for.
+    pub fn detach_all(&mut self) {
+        let programs: Vec<&mut aya::programs::Program> =
+            self.ebpf.programs_mut().map(|(_, p)| p).collect();
+        std::thread::scope(|scope| {
+            for program in programs {
+                if let aya::programs::Program::TracePoint(tp) = program {
+                    scope.spawn(move || {
+                        let _ = tp.unload();
+                    });
+                }
+            }
+        });
+    }
+
     /// The descriptor of the followed-task map, for a child that adds itself to it between its
     /// fork and its exec (see [`add_self_to_followed`]).
     pub fn followed_map_fd(&self) -> Result<std::os::fd::RawFd> {

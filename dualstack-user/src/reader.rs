@@ -38,6 +38,40 @@ impl EventReader {
         Ok(n)
     }
 
+    /// Waits until records are available (or [`POLL_INTERVAL`] has passed), then hands at most
+    /// `max` records to `f`: under a burst the caller gets control back after each batch, to
+    /// write, answer signals, and decide whether to read on. Returns how many it handed.
+    pub async fn read_some(&mut self, max: usize, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
+        let Ok(ready) = tokio::time::timeout(POLL_INTERVAL, self.ring.readable_mut()).await else {
+            return Ok(self.drain_some(max, f));
+        };
+        let mut guard = ready?;
+        let mut n = 0;
+        while n < max {
+            let Some(item) = guard.get_inner_mut().next() else {
+                // Empty: wait for the kernel's next wake-up.
+                guard.clear_ready();
+                break;
+            };
+            f(&item);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Hands at most `max` records already written to `f`, without waiting.
+    pub fn drain_some(&mut self, max: usize, mut f: impl FnMut(&[u8])) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(item) = self.ring.get_mut().next() else {
+                break;
+            };
+            f(&item);
+            n += 1;
+        }
+        n
+    }
+
     /// Hands every record already written to `f`, without waiting.
     pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
         let mut n = 0;

@@ -16,6 +16,7 @@ use crate::{
     cli::{
         filter_args::FilterArgs,
         followed::{descendants, task_alive, tgid_of, Followed},
+        trace_writer::{Chunk, Finish, OutputWriter},
     },
     clock::Clock,
     decode::{decode, task_change},
@@ -80,9 +81,10 @@ struct TraceOutput {
     timestamps: bool,
     leader: LeaderRule,
     clock: Clock,
-    out: Box<dyn Write>,
     text: String,
     bytes: Vec<u8>,
+    /// Events formatted into `bytes`.
+    events_in_bytes: u64,
     decode_errors: u64,
     /// Append notes to strace lines (--verdicts).
     annotate: bool,
@@ -171,6 +173,7 @@ impl TraceOutput {
                     annotate(&mut self.text, event, &notes);
                 }
                 self.bytes.extend_from_slice(self.text.as_bytes());
+                self.events_in_bytes += 1;
             }
             Format::Json => {
                 strace::write_line(
@@ -182,6 +185,7 @@ impl TraceOutput {
                 );
                 let notes = self.notes(event);
                 json::write_event(&mut self.bytes, event, &notes, &self.clock, &self.text);
+                self.events_in_bytes += 1;
             }
         }
     }
@@ -219,7 +223,8 @@ impl TraceOutput {
     }
 
     /// Says what the kernel could not do since the last report: events dropped on a full
-    /// ring, sockets not tracked on a full state map.
+    /// ring, sockets not tracked on a full state map. Called on a one-second tick while
+    /// tracing, so that drops are told while they happen, and once at the end.
     fn report_counters(&mut self, now: KernelCounters, max_sockets: u32) {
         let lost = now.ring_full.saturating_sub(self.reported.ring_full);
         if lost > 0 {
@@ -247,12 +252,12 @@ impl TraceOutput {
         self.reported = now;
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        if !self.bytes.is_empty() {
-            self.out.write_all(&self.bytes)?;
-            self.bytes.clear();
+    /// The output formatted since the last chunk.
+    fn take_chunk(&mut self) -> Chunk {
+        Chunk {
+            bytes: std::mem::replace(&mut self.bytes, Vec::with_capacity(1 << 16)),
+            events: std::mem::take(&mut self.events_in_bytes),
         }
-        self.out.flush()
     }
 }
 
@@ -291,6 +296,11 @@ fn leader_rule(args: &TraceArgs, following: bool) -> LeaderRule {
     }
 }
 
+/// Records read from the ring at a time, between which the loop writes and answers signals.
+pub const BATCH: usize = 256;
+/// How long the end waits for the output to take what is left.
+const FINISH_DEADLINE: Duration = Duration::from_millis(250);
+
 /// Runs `dualstack trace`; returns the process exit code.
 pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     if args.command.is_empty() && std::env::args().any(|a| a == "--") {
@@ -328,7 +338,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         }
     }
     let mut reader = EventReader::new(probes.take_events()?)?;
-    let out: Box<dyn Write> = match &args.output {
+    let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         ),
@@ -359,9 +369,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         timestamps: args.timestamps,
         leader: leader_rule(&args, following),
         clock: Clock::now(),
-        out,
         text: String::new(),
         bytes: Vec::with_capacity(1 << 16),
+        events_in_bytes: 0,
         decode_errors: 0,
         annotate: args.verdicts,
         host_bindv6only: host_bindv6only(),
@@ -371,16 +381,24 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         reported: KernelCounters::default(),
     };
     let mut sweep = SocketSweep::new(args.max_sockets);
+    let writer = OutputWriter::spawn(out).context("cannot start the output thread")?;
+    let mut report = tokio::time::interval(Duration::from_secs(1));
 
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut command_status = None;
     let code = loop {
         tokio::select! {
-            read = reader.read_batch(|record| output.handle(record)) => {
-                read?;
-                if let Err(err) = output.flush() {
-                    if err.kind() == io::ErrorKind::BrokenPipe { break 0; }
-                    return Err(err).context("cannot write events");
+            // Read the ring only while the output has room: a burst then fills the kernel's
+            // ring, where drops are counted, never this process's memory.
+            permit = writer.reserve() => {
+                let Some(permit) = permit else { break 0 };
+                reader.read_some(BATCH, |record| output.handle(record)).await?;
+                let chunk = output.take_chunk();
+                if !chunk.bytes.is_empty() {
+                    writer.send(permit, chunk);
+                }
+                if writer.broken() {
+                    break 0;
                 }
                 if tracing_done(&output, command_status, run_command) {
                     break command_status.map_or(0, exit_code);
@@ -389,8 +407,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             status = child_exit(child.as_mut().filter(|_| command_status.is_none())) => {
                 let status = status?;
                 command_status = Some(status);
-                // Its last calls and its exit are in the ring: read them before counting.
-                reader.drain(|record| output.handle(record));
+                // Exits still in the ring are told apart by /proc: only live ones count.
                 let left = output.followed.as_ref().map_or(0, |f| f.processes().len());
                 if left > 0 {
                     eprintln!(
@@ -409,9 +426,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             _ = terminate.recv() => {
                 break stop(SignalKind::terminate(), child.as_mut(), command_status, &output, &args).await;
             }
+            _ = report.tick() => {
+                output.report_counters(probes.counters()?, args.max_sockets);
+            }
             _ = tick.tick() => {
                 let counters = probes.counters()?;
-                output.report_counters(counters, args.max_sockets);
                 sweep.tick(&mut probes, &counters)?;
                 if let Some(followed) = &mut output.followed {
                     followed.forget_dead();
@@ -422,10 +441,43 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    // Calls made just before the end are already in the ring: take them too.
-    reader.drain(|record| output.handle(record));
+    // Stop tracing, then take the calls made before the end, which are in the ring, for as
+    // long as the output takes them; what it cannot take by the deadline is counted, not kept.
+    probes.detach_all();
     output.report_counters(probes.counters()?, args.max_sockets);
-    let _ = output.flush();
+    let deadline = tokio::time::Instant::now() + FINISH_DEADLINE;
+    let mut not_written = 0;
+    loop {
+        if tokio::time::Instant::now() >= deadline {
+            not_written += output.take_chunk().events + reader.drain(|_| {}) as u64;
+            break;
+        }
+        let read = reader.drain_some(BATCH, |record| output.handle(record));
+        let chunk = output.take_chunk();
+        if read == 0 && chunk.bytes.is_empty() {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, writer.reserve()).await {
+            Ok(Some(permit)) => writer.send(permit, chunk),
+            _ => {
+                not_written += chunk.events + reader.drain(|_| {}) as u64;
+                break;
+            }
+        }
+    }
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    match writer.finish(output.take_chunk(), left).await {
+        Finish::Written => {}
+        Finish::Stalled(events) => not_written += events,
+        Finish::Failed(err) => eprintln!("dualstack: cannot write events: {err}"),
+    }
+    if not_written > 0 {
+        eprintln!(
+            "dualstack: {not_written} events not written: the output did not take them within \
+             {} ms of the end",
+            FINISH_DEADLINE.as_millis()
+        );
+    }
     output.report_end();
     Ok(code)
 }
@@ -536,7 +588,7 @@ async fn stop(
                 }
             );
             // Give it a moment to exit, so that its last calls are read.
-            match tokio::time::timeout(Duration::from_secs(1), child.inner.wait()).await {
+            match tokio::time::timeout(Duration::from_millis(300), child.inner.wait()).await {
                 Ok(Ok(status)) => exit_code(status),
                 _ => 128 + signo,
             }

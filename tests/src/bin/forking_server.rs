@@ -5,10 +5,19 @@
 //!                                           [::]:PORT (IPV6_V6ONLY=0), listens, serves one
 //!     forking_server prefork PORT WORKERS   the master binds [::]:PORT with IPV6_V6ONLY=1 and
 //!                                           listens; each forked worker accepts one connection
+//!     forking_server burst THREADS SECONDS  THREADS threads open and close UDP sockets as fast
+//!                                           as they can until SIGINT or SECONDS pass, then
+//!                                           print `calls N` (socket and close calls made)
 //!
 //! It writes `ready` to stderr when the test may connect, and exits 0 when done.
 
-use std::{io::Write as _, mem::size_of, process::exit};
+use std::{
+    io::Write as _,
+    mem::size_of,
+    process::exit,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+    time::{Duration, Instant},
+};
 
 fn check(what: &str, rc: libc::c_int) -> libc::c_int {
     if rc < 0 {
@@ -128,6 +137,40 @@ fn prefork(port: u16, workers: u32) {
     unsafe { libc::close(fd) };
 }
 
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    STOP.store(true, Relaxed);
+}
+
+fn burst(threads: u32, seconds: u32) {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+    let calls = AtomicU64::new(0);
+    let end = Instant::now() + Duration::from_secs(seconds.into());
+    say("ready");
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut mine = 0u64;
+                while !STOP.load(Relaxed) && Instant::now() < end {
+                    // SAFETY: plain syscalls on our own descriptor.
+                    unsafe {
+                        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+                        mine += 1;
+                        if fd >= 0 {
+                            libc::close(fd);
+                            mine += 1;
+                        }
+                    }
+                }
+                calls.fetch_add(mine, Relaxed);
+            });
+        }
+    });
+    say(&format!("calls {}", calls.load(Relaxed)));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let number = |i: usize| -> u32 {
@@ -139,6 +182,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("double-fork") => double_fork(number(2) as u16),
         Some("prefork") => prefork(number(2) as u16, number(3)),
+        Some("burst") => burst(number(2), number(3)),
         _ => {
             eprintln!("usage: forking_server double-fork PORT | prefork PORT WORKERS");
             exit(2);
