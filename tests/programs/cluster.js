@@ -1,7 +1,7 @@
 // A Node.js cluster server, the way Node services scale: the primary forks workers that all
 // listen on one port. On Linux the primary owns the listening socket, accepts, and hands each
-// connection to a worker over the IPC channel (SCM_RIGHTS). No error handlers on the
-// connections: like many real servers, a reset would kill a worker.
+// connection to a worker over the IPC channel (SCM_RIGHTS). A client may close before the
+// reply is written: the reset that follows is ignored, and the connection still counts.
 //
 //     node cluster.js PORT WORKERS CONNECTIONS
 //
@@ -30,6 +30,7 @@ if (cluster.isPrimary) {
   }
 } else {
   const server = net.createServer((socket) => {
+    socket.on('error', () => {});
     socket.end('served by ' + process.pid + '\n');
     socket.on('close', () => process.send('served'));
   });

@@ -443,7 +443,9 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     };
     // Stop tracing, then take the calls made before the end, which are in the ring, for as
     // long as the output takes them; what it cannot take by the deadline is counted, not kept.
+    log::debug!("end: detaching");
     probes.detach_all();
+    log::debug!("end: detached; taking what the ring holds");
     output.report_counters(probes.counters()?, args.max_sockets);
     let deadline = tokio::time::Instant::now() + FINISH_DEADLINE;
     let mut not_written = 0;
@@ -465,6 +467,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    log::debug!("end: ring read; waiting for the output");
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     match writer.finish(output.take_chunk(), left).await {
         Finish::Written => {}
