@@ -104,6 +104,11 @@ impl Daemon {
         fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// Bytes the daemon has written to its stderr so far.
+    pub fn stderr_bytes(&self) -> u64 {
+        fs::metadata(&self.stderr).map_or(0, |m| m.len())
+    }
+
     pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill has no memory preconditions; the pid is our own child.
         unsafe { libc::kill(self.pid(), signal) };
@@ -156,11 +161,21 @@ pub fn sample_value(text: &str, sample: &str) -> Option<u64> {
 
 /// `GET path` over a plain TCP connection: (status line, body).
 pub fn scrape_raw(addr: SocketAddr, path: &str) -> std::io::Result<(String, String)> {
+    scrape_with(addr, path, &[]).map(|(status, _, body)| (status, body))
+}
+
+/// `GET path` with extra header lines (`Name: value`): (status line, head, body).
+pub fn scrape_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[&str],
+) -> std::io::Result<(String, String, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let extra = headers.join("\r\n") + if headers.is_empty() { "" } else { "\r\n" };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
     )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
@@ -168,7 +183,7 @@ pub fn scrape_raw(addr: SocketAddr, path: &str) -> std::io::Result<(String, Stri
         .split_once("\r\n\r\n")
         .ok_or_else(|| std::io::Error::other(format!("no header end in {response:?}")))?;
     let status = head.lines().next().unwrap_or_default().to_owned();
-    Ok((status, body.to_owned()))
+    Ok((status, head.to_owned(), body.to_owned()))
 }
 
 /// The body of a successful `GET /metrics`.
@@ -389,5 +404,40 @@ pub fn finish(mut child: Child, timeout: Duration) -> (ExitStatus, String, Strin
             panic!("{child:?} did not finish within {timeout:?}");
         }
         thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A TCP connection to `to` (IPv4) from the address `from` (e.g. 127.0.0.2: another source
+/// on the loopback), connected blocking.
+pub fn connect_from(from: std::net::Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd as _;
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let SocketAddr::V4(to) = to else {
+        return Err(std::io::Error::other("connect_from: IPv4 only"));
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor owned here, with valid sockaddr_in values.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let local = sockaddr(from, 0);
+        if libc::bind(fd, (&raw const local).cast(), len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let remote = sockaddr(*to.ip(), to.port());
+        if libc::connect(fd, (&raw const remote).cast(), len) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
     }
 }

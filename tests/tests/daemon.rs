@@ -22,7 +22,10 @@ use std::{
 use serde_json::{json, Value};
 use tests::{
     as_nobody,
-    daemon::{finish, free_port, sample_value, scrape_raw, wait_until, Client, Daemon, Workload},
+    daemon::{
+        connect_from, finish, free_port, sample_value, scrape_raw, scrape_with, wait_until, Client,
+        Daemon, Workload,
+    },
     dualstack, dualstack_bin, port_base, require_root, run, Guard, TempDir,
 };
 
@@ -511,13 +514,304 @@ fn strangers_on_tcp_cannot_lock_out_unix_clients_and_closed_tcp_clients_go() {
     drop(root);
 }
 
+/// A local user floods the TCP port with silent connections that reconnect as soon as they are
+/// dropped; a token holder connecting meanwhile is served every time within a second, and the
+/// daemon's log stays short (refusals are counted, not logged one by one).
+#[test]
+fn a_flood_of_silent_tcp_connections_from_a_local_user_cannot_lock_out_a_token_holder() {
+    require_root();
+    let _serial = serial();
+    let dir = TempDir::new("daemon-tcp-flood");
+    let token = dir.join("token");
+    fs::write(&token, "s3cret-token\n").expect("token");
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let port = free_port();
+    let daemon = Daemon::start(
+        &dir,
+        &[
+            "--listen",
+            &port.to_string(),
+            "--token-file",
+            token.to_str().expect("utf-8"),
+        ],
+    );
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let log_before = daemon.stderr_bytes();
+    let accepted_before = daemon.metric("dualstack_clients_accepted_total");
+
+    let mut cmd = as_nobody(None, tests::python());
+    cmd.arg(tests::program("tcp_flood.py"))
+        .args(["127.0.0.1", &port.to_string(), "32", "120"])
+        .stdout(Stdio::piped());
+    let mut flood = Guard::spawn(&mut cmd);
+    let mut said = BufReader::new(flood.child.stdout.take().expect("stdout")).lines();
+    let ready = said.next().expect("the flood's ready line").expect("read");
+    assert_eq!(ready, "ready");
+    // Long enough for every waiting place to be taken, and the flood to churn.
+    thread::sleep(Duration::from_secs(2));
+
+    let me = std::process::id();
+    let hello = json!({"token": "s3cret-token", "filter": {"pid": [me], "syscall": ["listen"]}});
+    let mut latencies = Vec::new();
+    let mut failures = Vec::new();
+    for attempt in 0..30 {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        match served_within(stream, &hello.to_string(), Duration::ZERO) {
+            Ok(latency) => latencies.push(latency),
+            Err(why) => failures.push(format!("attempt {attempt}: {why}")),
+        }
+    }
+    // The waiting places are shared between sources: a client from another address keeps its
+    // place while the flood's connections wait, even one slow to send its token.
+    let other = std::net::Ipv4Addr::new(127, 0, 0, 2);
+    for attempt in 0..5 {
+        let slow = Duration::from_millis(300);
+        match served_within(connect_from(other, addr), &hello.to_string(), slow) {
+            Ok(latency) => latencies.push(latency),
+            Err(why) => failures.push(format!("from {other}, attempt {attempt}: {why}")),
+        }
+    }
+    let flood_made = daemon.metric("dualstack_clients_accepted_total") - accepted_before;
+    let slowest = |from: usize, to: usize| {
+        latencies
+            .get(from..to.min(latencies.len()))
+            .and_then(|l| l.iter().max().copied())
+    };
+    eprintln!(
+        "served {} of 35, slowest {:?} (of 30 at once), {:?} (of 5 from 127.0.0.2, 300 ms before \
+         the token); {flood_made} connections accepted, {:?} evicted",
+        latencies.len(),
+        slowest(0, 30),
+        slowest(30, 35),
+        sample_value(&daemon.metrics(), "dualstack_tcp_evictions_total"),
+    );
+    assert!(
+        flood_made > 2000,
+        "the flood made only {flood_made} connections: not a flood"
+    );
+    assert!(
+        failures.is_empty(),
+        "served {} of 35: {failures:#?}",
+        latencies.len()
+    );
+    drop(flood);
+    // The refusals of the flood are told as one count when their interval ends.
+    wait_until(T, "a count of the refusals in the daemon's log", || {
+        daemon.stderr().contains("more connections refused in ")
+    });
+    let log_grew = daemon.stderr_bytes() - log_before;
+    let log = daemon.stderr();
+    eprintln!(
+        "stderr grew {log_grew} bytes; {}",
+        log.lines()
+            .find(|l| l.contains("more connections refused"))
+            .unwrap_or_default()
+    );
+    assert!(
+        log_grew < 32 * 1024,
+        "the daemon wrote {log_grew} bytes to stderr during the flood: {}",
+        &log[..4096.min(log.len())]
+    );
+}
+
+/// Sends `hello` on a new connection after `delay`, and makes listen calls until the daemon
+/// sends their event: the time it took from connecting, or why it failed (an error line,
+/// nothing within a second).
+fn served_within(
+    stream: std::io::Result<TcpStream>,
+    hello: &str,
+    delay: Duration,
+) -> Result<Duration, String> {
+    let within = Duration::from_secs(1);
+    let started = Instant::now();
+    let mut stream = stream.map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .map_err(|e| e.to_string())?;
+    thread::sleep(delay);
+    writeln!(stream, "{hello}").map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while started.elapsed() < within {
+        // The client is registered a moment after its line is read: call until one is seen.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        drop(listener);
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(format!(
+                    "closed: {:?}",
+                    String::from_utf8_lossy(&got).trim()
+                ))
+            }
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(_) => {}
+        }
+        let text = String::from_utf8_lossy(&got);
+        if text.contains("\"type\":\"error\"") {
+            return Err(text.trim().to_owned());
+        }
+        if text.contains("\"syscall\":\"listen\"") {
+            return Ok(started.elapsed());
+        }
+    }
+    Err(format!(
+        "no event within {within:?} (got {:?})",
+        String::from_utf8_lossy(&got)
+    ))
+}
+
+/// With --metrics-token-file every scrape needs `Authorization: Bearer TOKEN` (else 401);
+/// clients are not named in the metrics unless --metrics-client-labels is given.
+#[test]
+fn metrics_need_the_bearer_token_and_client_labels_are_opt_in() {
+    require_root();
+    let _serial = serial();
+    let dir = TempDir::new("daemon-metrics-token");
+    let token = dir.join("metrics-token");
+    fs::write(&token, "m3trics-token\n").expect("token");
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let daemon = Daemon::start(
+        &dir,
+        &["--metrics-token-file", token.to_str().expect("utf-8")],
+    );
+    let get = |headers: &[&str]| scrape_with(daemon.metrics, "/metrics", headers).expect("scrape");
+    let (status, head, body) = get(&[]);
+    assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{body}");
+    assert!(
+        head.contains("WWW-Authenticate: Bearer"),
+        "no challenge: {head}"
+    );
+    assert!(!body.contains("dualstack_events_total"), "{body}");
+    for wrong in [
+        "Authorization: Bearer m3trics-tokeX",
+        "Authorization: Bearer m3trics",
+        "Authorization: Basic bTN0cmljcy10b2tlbg==",
+    ] {
+        let (status, _, _) = get(&[wrong]);
+        assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{wrong}");
+    }
+    let client = daemon.client("");
+    let scrape = || {
+        let (status, _, body) = get(&["Authorization: Bearer m3trics-token"]);
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        body
+    };
+    wait_until(T, "the client to be connected", || {
+        sample_value(&scrape(), "dualstack_clients_connected") == Some(1)
+    });
+    let body = scrape();
+    assert!(body.contains("dualstack_events_total{syscall="), "{body}");
+    // The start-up probe of the test harness, and the four above.
+    assert_eq!(
+        sample_value(&body, "dualstack_metrics_auth_failures_total"),
+        Some(5)
+    );
+    assert!(
+        !body.contains("client=") && !body.contains("uid="),
+        "clients are named without --metrics-client-labels: {body}"
+    );
+    drop(client);
+    drop(daemon);
+
+    let dir = TempDir::new("daemon-metrics-labels");
+    let daemon = Daemon::start(&dir, &["--metrics-client-labels"]);
+    let client = daemon.client("");
+    daemon.wait_metric("dualstack_clients_connected", 1, T);
+    let body = daemon.metrics();
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("dualstack_client_queue_drops{client=\"")
+                && l.contains("transport=\"unix\"")
+                && l.contains(" uid=0 ")),
+        "no per-client series with --metrics-client-labels: {body}"
+    );
+    drop(client);
+}
+
+/// A token file its group or others can read stops the daemon (and --check-config) unless
+/// --allow-open-token is given; metrics open to other hosts without a token are warned about.
+#[test]
+fn an_open_token_file_is_refused_and_open_metrics_are_warned_about() {
+    let dir = TempDir::new("daemon-open-token");
+    let open = dir.join("token");
+    fs::write(&open, "t0ken\n").expect("token");
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let closed = dir.join("closed-token");
+    fs::write(&closed, "t0ken\n").expect("token");
+    fs::set_permissions(&closed, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let s = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+    let (open, closed) = (s(&open), s(&closed));
+    let socket = s(&dir.join("events.sock"));
+    let log_dir = s(&dir.join("log"));
+    let daemon = |check: bool, args: &[&str]| {
+        let mut cmd = dualstack(&["daemon", "--socket", &socket, "--log-dir", &log_dir]);
+        if check {
+            cmd.arg("--check-config");
+        }
+        run(cmd.args(args), T)
+    };
+    for check in [true, false] {
+        for args in [
+            vec!["--listen", "9555", "--token-file", &open],
+            vec!["--metrics", "9556", "--metrics-token-file", &open],
+        ] {
+            let out = daemon(check, &args);
+            assert_eq!(out.code(), Some(1), "{args:?} should fail: {out:?}");
+            assert!(
+                out.stderr
+                    .contains(&format!("{open}: its group or other users can read"))
+                    && out.stderr.contains("--allow-open-token"),
+                "{args:?}: {}",
+                out.stderr
+            );
+            assert!(!std::path::Path::new(&socket).exists());
+        }
+    }
+    let allowed = daemon(
+        true,
+        &[
+            "--listen",
+            "9555",
+            "--token-file",
+            &open,
+            "--allow-open-token",
+        ],
+    );
+    assert_eq!(allowed.code(), Some(0), "{allowed:?}");
+    assert!(
+        allowed.stderr.contains("allowed by --allow-open-token"),
+        "{allowed:?}"
+    );
+
+    let wide = daemon(true, &["--metrics", "0.0.0.0:9556"]);
+    assert_eq!(wide.code(), Some(0), "{wide:?}");
+    assert!(
+        wide.stderr
+            .contains("warning: --metrics 0.0.0.0:9556: other hosts can read"),
+        "{wide:?}"
+    );
+    for quiet in [
+        vec!["--metrics", "0.0.0.0:9556", "--metrics-token-file", &closed],
+        vec!["--metrics", "[::1]:9556"],
+    ] {
+        let out = daemon(true, &quiet);
+        assert_eq!(out.code(), Some(0), "{out:?}");
+        assert!(!out.stderr.contains("warning"), "{quiet:?}: {out:?}");
+    }
+    let stray = daemon(true, &["--metrics-client-labels"]);
+    assert!(
+        stray.code() == Some(1) && stray.stderr.contains("only used with --metrics"),
+        "{stray:?}"
+    );
+}
+
 /// The Prometheus endpoint: HELP and TYPE for every metric, counters that move.
 #[test]
 fn metrics_count_events_clients_refusals_and_the_log() {
     require_root();
     let _serial = serial();
     let dir = TempDir::new("daemon-metrics");
-    let daemon = Daemon::start(&dir, &[]);
+    let daemon = Daemon::start(&dir, &["--metrics-client-labels"]);
     let before = daemon.metrics();
     for name in [
         "dualstack_events_total",

@@ -3,30 +3,36 @@
 //!
 //! A Unix client is registered as soon as it is accepted, before its first line is read, so
 //! that it misses nothing that happened after it connected; a TCP client only once its token
-//! is checked, so that nothing is kept for a stranger. Until then a TCP connection holds one of
-//! a few places of its own, for at most [`AUTH_TIMEOUT`]: strangers cannot take the
-//! `--max-clients` places that root's Unix clients need.
+//! is checked, so that nothing is kept for a stranger. Until then a TCP connection that has
+//! not sent its whole first line holds one of a few waiting places of its own (see
+//! [`admission`](crate::daemon::admission)), for at most [`AUTH_TIMEOUT`]: strangers cannot take
+//! the `--max-clients` places that root's Unix clients need, nor lock out a token holder.
 
 use std::{
     collections::VecDeque,
     io::{self, IoSlice},
-    os::fd::RawFd,
+    net::SocketAddr,
+    os::fd::{AsRawFd as _, RawFd},
+    pin::Pin,
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed},
         Arc,
     },
+    task::{Context, Poll},
     time::Duration,
 };
 
 use bytes::{Buf as _, Bytes};
 use log::info;
 use tokio::{
-    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt as _, ReadBuf},
+    net::{TcpStream, UnixStream},
     sync::mpsc::{self, error::TryRecvError},
     time::Instant,
 };
 
 use crate::daemon::{
+    admission::{Refusal, RefusalLog, Source, WaitingRoom, WAITING_PLACES},
     config::Token,
     hub::{ClientShared, Control, Item},
     metrics::Metrics,
@@ -39,8 +45,6 @@ pub const GRACE: Duration = Duration::from_millis(200);
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a TCP client has, from connect, to send its first line with the token.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(1);
-/// TCP connections whose token is not checked yet, at most; more are refused at once.
-pub const MAX_UNAUTHENTICATED: usize = 8;
 /// How long writing to a client may make no progress before the client is dropped: one that
 /// stopped reading would otherwise keep its place and its queue for ever.
 pub const WRITE_STALL: Duration = Duration::from_secs(30);
@@ -77,7 +81,9 @@ pub struct ClientContext {
     /// Clients counted against `max_clients`: Unix ones, and TCP ones past their token.
     active: AtomicUsize,
     /// TCP connections still to send their token.
-    unauthenticated: AtomicUsize,
+    pub waiting: Arc<WaitingRoom>,
+    /// Refusals, logged as counts when they come thick and fast.
+    pub refusals: RefusalLog,
 }
 
 impl ClientContext {
@@ -96,7 +102,8 @@ impl ClientContext {
             token,
             next_id: AtomicU64::new(1),
             active: AtomicUsize::new(0),
-            unauthenticated: AtomicUsize::new(0),
+            waiting: Arc::new(WaitingRoom::new(WAITING_PLACES)),
+            refusals: RefusalLog::default(),
         }
     }
 }
@@ -126,67 +133,129 @@ enum End {
     Gone(String),
 }
 
-/// Serves one accepted connection to its end. `fd` is the connection's descriptor (to tell a
-/// closed peer from a half-closed one); `_alive` is dropped when the task ends.
-pub async fn serve<S>(
-    stream: S,
-    fd: RawFd,
-    transport: Transport,
+const CROWDED: &str = "too many clients: try again later";
+
+/// Serves one accepted Unix connection to its end; `_alive` is dropped when the task ends.
+pub async fn serve_unix(
+    stream: UnixStream,
     peer: String,
     ctx: Arc<ClientContext>,
     _alive: mpsc::Sender<()>,
-) where
-    S: AsyncRead + AsyncWrite + Send + 'static,
-{
+) {
+    let fd = stream.as_raw_fd();
     let id = ctx.next_id.fetch_add(1, Relaxed);
     ctx.metrics.clients_accepted.fetch_add(1, Relaxed);
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let crowded = "too many clients: try again later";
-    let shared = Arc::new(ClientShared::new(id, transport.name(), peer));
+    let shared = Arc::new(ClientShared::new(id, Transport::Unix.name(), peer));
     let (tx, rx) = mpsc::channel(ctx.queue);
-    let (selection, _place) = match transport {
-        Transport::Unix => {
-            let Some(place) = Place::take(&ctx.active, ctx.max_clients) else {
-                refuse(&ctx, id, &mut wr, crowded).await;
-                return;
-            };
-            info!("client {id} connected (unix {})", shared.peer);
-            match unix_request(&ctx, &shared, tx, &mut rd).await {
-                Ok(selection) => (selection, place),
-                Err(message) => {
-                    refuse(&ctx, id, &mut wr, &message).await;
-                    return;
-                }
-            }
-        }
-        Transport::Tcp => {
-            let Some(waiting) = Place::take(&ctx.unauthenticated, MAX_UNAUTHENTICATED) else {
-                let message = "too many connections waiting to authenticate: try again later";
-                refuse(&ctx, id, &mut wr, message).await;
-                return;
-            };
-            info!("client {id} connected (tcp {})", shared.peer);
-            let selection = match tcp_request(&ctx, &mut rd).await {
-                Ok(selection) => selection,
-                Err(message) => {
-                    refuse(&ctx, id, &mut wr, &message).await;
-                    return;
-                }
-            };
-            drop(waiting);
-            let Some(place) = Place::take(&ctx.active, ctx.max_clients) else {
-                refuse(&ctx, id, &mut wr, crowded).await;
-                return;
-            };
-            let _ = ctx.control.send(Control::Register {
-                shared: Arc::clone(&shared),
-                tx,
-                selection: Some(selection.clone()),
-            });
-            (selection, place)
+    let Some(place) = Place::take(&ctx.active, ctx.max_clients) else {
+        refuse(&ctx, &shared, Refusal::Crowded, &mut wr, CROWDED).await;
+        return;
+    };
+    info!("client {id} connected (unix {})", shared.peer);
+    let selection = match unix_request(&ctx, &shared, tx, &mut rd).await {
+        Ok(selection) => selection,
+        Err((why, message)) => {
+            refuse(&ctx, &shared, why, &mut wr, &message).await;
+            return;
         }
     };
-    let end = stream_events(&mut rd, &mut wr, fd, transport, rx, &shared, &selection).await;
+    let end = stream_events(
+        &mut rd,
+        &mut wr,
+        fd,
+        Transport::Unix,
+        rx,
+        &shared,
+        &selection,
+    )
+    .await;
+    finish(&ctx, &shared, &mut wr, end).await;
+    drop(place);
+}
+
+/// Serves one accepted TCP connection to its end; `_alive` is dropped when the task ends.
+pub async fn serve_tcp(
+    stream: TcpStream,
+    addr: SocketAddr,
+    ctx: Arc<ClientContext>,
+    _alive: mpsc::Sender<()>,
+) {
+    let fd = stream.as_raw_fd();
+    let id = ctx.next_id.fetch_add(1, Relaxed);
+    ctx.metrics.clients_accepted.fetch_add(1, Relaxed);
+    // What the client sent with its connection is most often its whole first line: such a
+    // client is checked at once and needs no waiting place.
+    let early = read_waiting(fd);
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let shared = Arc::new(ClientShared::new(
+        id,
+        Transport::Tcp.name(),
+        addr.to_string(),
+    ));
+    // Declared after the stream's halves, so dropped before them: the room may look at `fd`
+    // while the seat exists.
+    let seat;
+    let request = if early.contains(&b'\n') {
+        tcp_request(&ctx, &mut AsyncReadExt::chain(&early[..], &mut rd), None).await
+    } else {
+        let evicted;
+        (seat, evicted) = ctx.waiting.enter(id, Source::of(addr.ip()), fd);
+        if evicted {
+            ctx.metrics.tcp_evictions.fetch_add(1, Relaxed);
+        }
+        if !early.is_empty() {
+            seat.heard.store(true, Relaxed);
+        }
+        let mut rest = AsyncReadExt::chain(&early[..], &mut rd);
+        tokio::select! {
+            request = tcp_request(&ctx, &mut rest, Some(&seat.heard)) => request,
+            () = seat.evicted() => Err((
+                Refusal::Evicted,
+                "too many connections waiting to authenticate: try again later".to_owned(),
+            )),
+        }
+    };
+    let selection = match request {
+        Ok(selection) => selection,
+        Err((why, message)) => {
+            refuse(&ctx, &shared, why, &mut wr, &message).await;
+            return;
+        }
+    };
+    let Some(place) = Place::take(&ctx.active, ctx.max_clients) else {
+        refuse(&ctx, &shared, Refusal::Crowded, &mut wr, CROWDED).await;
+        return;
+    };
+    info!("client {id} connected (tcp {})", shared.peer);
+    let (tx, rx) = mpsc::channel(ctx.queue);
+    let _ = ctx.control.send(Control::Register {
+        shared: Arc::clone(&shared),
+        tx,
+        selection: Some(selection.clone()),
+    });
+    let end = stream_events(
+        &mut rd,
+        &mut wr,
+        fd,
+        Transport::Tcp,
+        rx,
+        &shared,
+        &selection,
+    )
+    .await;
+    finish(&ctx, &shared, &mut wr, end).await;
+    drop(place);
+}
+
+/// The end of a client that was served: removed from the hub, closed, logged.
+async fn finish<W: AsyncWrite + Unpin>(
+    ctx: &ClientContext,
+    shared: &ClientShared,
+    wr: &mut W,
+    end: End,
+) {
+    let id = shared.id;
     let _ = ctx.control.send(Control::Remove { id });
     match end {
         End::Shutdown => {
@@ -203,6 +272,16 @@ pub async fn serve<S>(
     }
 }
 
+/// The bytes already waiting in a new connection, without waiting for more (read directly:
+/// the runtime does not know yet that the socket is readable).
+fn read_waiting(fd: RawFd) -> Vec<u8> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: a valid descriptor and a buffer of the given length.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    buf.truncate(usize::try_from(n).unwrap_or(0));
+    buf
+}
+
 /// A Unix client: registered at once (its events wait in its queue, unfiltered), then its
 /// first line, or the defaults after [`GRACE`], decides what it gets.
 async fn unix_request<R: AsyncRead + Unpin>(
@@ -210,7 +289,7 @@ async fn unix_request<R: AsyncRead + Unpin>(
     shared: &Arc<ClientShared>,
     tx: mpsc::Sender<Item>,
     rd: &mut R,
-) -> Result<Selection, String> {
+) -> Result<Selection, (Refusal, String)> {
     let id = shared.id;
     let _ = ctx.control.send(Control::Register {
         shared: Arc::clone(shared),
@@ -221,8 +300,8 @@ async fn unix_request<R: AsyncRead + Unpin>(
         Ok(None) => Ok(Selection::default()),
         Ok(Some(line)) => parse_request(&line)
             .map(|r| r.selection)
-            .map_err(|e| e.to_string()),
-        Err(message) => Err(message),
+            .map_err(|e| (Refusal::BadRequest, e.to_string())),
+        Err(message) => Err((Refusal::NoLine, message)),
     };
     let _ = ctx.control.send(match &selection {
         Ok(selection) => Control::Decide {
@@ -235,26 +314,63 @@ async fn unix_request<R: AsyncRead + Unpin>(
 }
 
 /// A TCP client's request: its first line, which must carry the token, within
-/// [`AUTH_TIMEOUT`] of connecting.
+/// [`AUTH_TIMEOUT`] of connecting. `heard` is set once it sends anything.
 async fn tcp_request<R: AsyncRead + Unpin>(
     ctx: &ClientContext,
     rd: &mut R,
-) -> Result<Selection, String> {
-    let line = first_line(rd, None, AUTH_TIMEOUT).await?;
-    let request = parse_request(line.as_deref().unwrap_or_default()).map_err(|e| e.to_string())?;
+    heard: Option<&AtomicBool>,
+) -> Result<Selection, (Refusal, String)> {
+    let mut rd = Heard { inner: rd, heard };
+    let line = first_line(&mut rd, None, AUTH_TIMEOUT)
+        .await
+        .map_err(|message| (Refusal::NoLine, message))?;
+    let request = parse_request(line.as_deref().unwrap_or_default())
+        .map_err(|e| (Refusal::BadRequest, e.to_string()))?;
     let sent = request.token.as_deref().unwrap_or_default().as_bytes();
     let known = ctx.token.as_ref().map(|t| t.0.as_slice());
     if !known.is_some_and(|known| constant_time_eq(sent, known)) {
         ctx.metrics.auth_failures.fetch_add(1, Relaxed);
-        return Err("authentication failed: wrong or missing token".into());
+        return Err((
+            Refusal::BadToken,
+            "authentication failed: wrong or missing token".into(),
+        ));
     }
     Ok(request.selection)
 }
 
+/// A reader that sets a flag once it has read anything.
+struct Heard<'a, R> {
+    inner: R,
+    heard: Option<&'a AtomicBool>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Heard<'_, R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            if let Some(heard) = self.heard {
+                heard.store(true, Relaxed);
+            }
+        }
+        polled
+    }
+}
+
 /// Sends an error line (best effort, bounded in time) and counts the refusal.
-async fn refuse<W: AsyncWrite + Unpin>(ctx: &ClientContext, id: u64, wr: &mut W, message: &str) {
+async fn refuse<W: AsyncWrite + Unpin>(
+    ctx: &ClientContext,
+    client: &ClientShared,
+    why: Refusal,
+    wr: &mut W,
+    message: &str,
+) {
     ctx.metrics.clients_refused.fetch_add(1, Relaxed);
-    info!("client {id} refused: {message}");
+    ctx.refusals.refused(why, client.id, &client.peer, message);
     let line = error_line(message);
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         wr.write_all(&line).await?;

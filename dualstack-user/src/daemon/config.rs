@@ -42,6 +42,17 @@ pub struct DaemonOptions {
     /// 127.0.0.1).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+    /// File holding the bearer token scrapers must send (`Authorization: Bearer TOKEN`); may
+    /// be the --token-file.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Add per-client series to the metrics, labelled with each client's id, transport and
+    /// peer (its pid, uid and gid, or its address).
+    #[arg(long)]
+    pub metrics_client_labels: bool,
+    /// Accept a token file that its group or other users can read (else refused).
+    #[arg(long)]
+    pub allow_open_token: bool,
     /// Lines each client may have waiting; beyond that the client loses events (and is told).
     #[arg(long, value_name = "LINES", default_value_t = 4096)]
     pub client_queue: usize,
@@ -91,6 +102,16 @@ pub struct TcpSettings {
     pub token: Token,
 }
 
+/// The metrics endpoint.
+#[derive(Clone, Debug)]
+pub struct MetricsSettings {
+    pub addr: SocketAddr,
+    /// The bearer token scrapers must send; None: anyone who reaches the port may scrape.
+    pub token: Option<Token>,
+    /// Per-client series, with who the clients are.
+    pub client_labels: bool,
+}
+
 /// Where and how the event log is written (the fields of the event log's `LogPolicy`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogSettings {
@@ -116,7 +137,7 @@ pub struct DaemonConfig {
     pub socket: PathBuf,
     pub socket_group: Option<Group>,
     pub tcp: Option<TcpSettings>,
-    pub metrics: Option<SocketAddr>,
+    pub metrics: Option<MetricsSettings>,
     pub client_queue: usize,
     pub max_clients: usize,
     /// None with --no-log.
@@ -155,8 +176,14 @@ pub enum ConfigError {
     ListenWithoutToken,
     #[error("--token-file is only used with --listen")]
     TokenWithoutListen,
-    #[error("--token-file {path}: {reason}")]
-    Token { path: PathBuf, reason: String },
+    #[error("{0} is only used with --metrics")]
+    MetricsOptionWithoutMetrics(&'static str),
+    #[error("{option} {path}: {reason}")]
+    Token {
+        option: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("--listen and --metrics both use {0}")]
     SameAddress(SocketAddr),
     #[error("{option} {value}: {reason}")]
@@ -190,18 +217,14 @@ impl DaemonOptions {
             (None, Some(_)) => return Err(ConfigError::TokenWithoutListen),
             (Some(listen), Some(file)) => {
                 let addr = parse_address("--listen", listen)?;
-                let token = read_token(file, &mut warnings)?;
+                let token = self.read_token("--token-file", file, &mut warnings)?;
                 Some(TcpSettings { addr, token })
             }
         };
-        let metrics = self
-            .metrics
-            .as_deref()
-            .map(|text| parse_address("--metrics", text))
-            .transpose()?;
-        if let (Some(tcp), Some(metrics)) = (&tcp, metrics) {
-            if tcp.addr == metrics && metrics.port() != 0 {
-                return Err(ConfigError::SameAddress(metrics));
+        let metrics = self.metrics_settings(&mut warnings)?;
+        if let (Some(tcp), Some(metrics)) = (&tcp, &metrics) {
+            if tcp.addr == metrics.addr && metrics.addr.port() != 0 {
+                return Err(ConfigError::SameAddress(metrics.addr));
             }
         }
         range("--client-queue", self.client_queue, 1, 1 << 20)?;
@@ -252,6 +275,89 @@ impl DaemonOptions {
             warnings,
             log_problem,
         })
+    }
+}
+
+impl DaemonOptions {
+    fn metrics_settings(
+        &self,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<MetricsSettings>, ConfigError> {
+        let Some(text) = self.metrics.as_deref() else {
+            if self.metrics_token_file.is_some() {
+                return Err(ConfigError::MetricsOptionWithoutMetrics(
+                    "--metrics-token-file",
+                ));
+            }
+            if self.metrics_client_labels {
+                return Err(ConfigError::MetricsOptionWithoutMetrics(
+                    "--metrics-client-labels",
+                ));
+            }
+            return Ok(None);
+        };
+        let addr = parse_address("--metrics", text)?;
+        let token = self
+            .metrics_token_file
+            .as_deref()
+            .map(|file| self.read_token("--metrics-token-file", file, warnings))
+            .transpose()?;
+        if token.is_none() && !addr.ip().to_canonical().is_loopback() {
+            warnings.push(format!(
+                "--metrics {addr}: other hosts can read the metrics without a token; give \
+                 --metrics-token-file, or a loopback address"
+            ));
+        }
+        Ok(Some(MetricsSettings {
+            addr,
+            token,
+            client_labels: self.metrics_client_labels,
+        }))
+    }
+
+    /// A token file: one line, only for its owner (unless --allow-open-token).
+    fn read_token(
+        &self,
+        option: &'static str,
+        path: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<Token, ConfigError> {
+        let fail = |reason: String| ConfigError::Token {
+            option,
+            path: path.to_owned(),
+            reason,
+        };
+        let meta = fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(fail("is not a regular file".into()));
+        }
+        if meta.len() > TOKEN_MAX as u64 {
+            return Err(fail(format!(
+                "longer than {TOKEN_MAX} bytes: is it the right file?"
+            )));
+        }
+        let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
+        let token = bytes.trim_ascii();
+        if token.is_empty() {
+            return Err(fail("is empty".into()));
+        }
+        if token.contains(&b'\n') {
+            return Err(fail("holds more than one line".into()));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            let open = format!("its group or other users can read or change it (mode {mode:04o})");
+            if !self.allow_open_token {
+                return Err(fail(format!(
+                    "{open}: chmod 600 it, or give --allow-open-token"
+                )));
+            }
+            warnings.push(format!(
+                "{option} {}: {open}, allowed by --allow-open-token",
+                path.display()
+            ));
+        }
+        Ok(Token(token.to_vec()))
     }
 }
 
@@ -419,37 +525,6 @@ pub fn parse_age(text: &str) -> Result<Option<Duration>, ConfigError> {
     };
     let secs = number.checked_mul(scale).ok_or_else(bad)?;
     Ok((secs > 0).then(|| Duration::from_secs(secs)))
-}
-
-fn read_token(path: &Path, warnings: &mut Vec<String>) -> Result<Token, ConfigError> {
-    let fail = |reason: String| ConfigError::Token {
-        path: path.to_owned(),
-        reason,
-    };
-    let meta = fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(fail("is not a regular file".into()));
-    }
-    if meta.len() > TOKEN_MAX as u64 {
-        return Err(fail(format!(
-            "longer than {TOKEN_MAX} bytes: is it the right file?"
-        )));
-    }
-    let bytes = fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let token = bytes.trim_ascii();
-    if token.is_empty() {
-        return Err(fail("is empty".into()));
-    }
-    if token.contains(&b'\n') {
-        return Err(fail("holds more than one line".into()));
-    }
-    if meta.permissions().mode() & 0o077 != 0 {
-        warnings.push(format!(
-            "--token-file {}: readable by other users (chmod 600 it)",
-            path.display()
-        ));
-    }
-    Ok(Token(token.to_vec()))
 }
 
 #[cfg(test)]

@@ -3,9 +3,14 @@
 //! Scrapers send one short GET; anything else gets a plain error status. Anyone who can reach
 //! the port can connect, so requests are read with a size cap and a short deadline, and only a
 //! few are served at once: more are answered 503 and closed at once, so that idle connections
-//! cannot use up the descriptors the daemon needs for its clients.
+//! cannot use up the descriptors the daemon needs for its clients. With a token, every request
+//! must carry it as `Authorization: Bearer TOKEN` (else 401).
 
-use std::{io::Write as _, sync::Arc, time::Duration};
+use std::{
+    io::Write as _,
+    sync::{atomic::Ordering::Relaxed, Arc},
+    time::Duration,
+};
 
 use log::{debug, warn};
 use tokio::{
@@ -14,7 +19,7 @@ use tokio::{
     sync::Semaphore,
 };
 
-use crate::daemon::metrics::Metrics;
+use crate::daemon::{config::MetricsSettings, metrics::Metrics, protocol::constant_time_eq};
 
 const MAX_REQUEST: usize = 8 * 1024;
 /// A scraper sends its request at once.
@@ -27,7 +32,8 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
                       Connection: close\r\n\r\n";
 
 /// Serves `/metrics` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, settings: MetricsSettings) {
+    let settings = Arc::new(settings);
     let places = Arc::new(Semaphore::new(MAX_CONCURRENT));
     loop {
         match listener.accept().await {
@@ -42,9 +48,10 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
                     continue;
                 };
                 let metrics = Arc::clone(&metrics);
+                let settings = Arc::clone(&settings);
                 tokio::spawn(async move {
                     let _place = place;
-                    if let Err(err) = answer(stream, &metrics).await {
+                    if let Err(err) = answer(stream, &metrics, &settings).await {
                         debug!("metrics request from {peer}: {err}");
                     }
                 });
@@ -58,19 +65,41 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     }
 }
 
-async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+async fn answer(
+    mut stream: TcpStream,
+    metrics: &Metrics,
+    settings: &MetricsSettings,
+) -> std::io::Result<()> {
     let head = tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "request timed out"))??;
-    let (status, body) = match route(&head) {
-        Route::Metrics => ("200 OK", metrics.render()),
+    let mut route = route(&head);
+    if route != Route::Bad {
+        if let Some(token) = &settings.token {
+            if !bearer(&head).is_some_and(|sent| constant_time_eq(sent, &token.0)) {
+                metrics.metrics_auth_failures.fetch_add(1, Relaxed);
+                route = Route::Unauthorized;
+            }
+        }
+    }
+    let (status, body) = match route {
+        Route::Metrics => ("200 OK", metrics.render(settings.client_labels)),
         Route::NotFound => ("404 Not Found", "not found: try /metrics\n".to_owned()),
         Route::BadMethod => ("405 Method Not Allowed", "only GET\n".to_owned()),
         Route::Bad => ("400 Bad Request", "bad request\n".to_owned()),
+        Route::Unauthorized => (
+            "401 Unauthorized",
+            "a bearer token is needed: Authorization: Bearer TOKEN\n".to_owned(),
+        ),
+    };
+    let challenge = if route == Route::Unauthorized {
+        "WWW-Authenticate: Bearer realm=\"dualstack\"\r\n"
+    } else {
+        ""
     };
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         {challenge}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     tokio::time::timeout(RESPONSE_TIMEOUT, async {
@@ -101,6 +130,22 @@ enum Route {
     NotFound,
     BadMethod,
     Bad,
+    Unauthorized,
+}
+
+/// The token of the request's `Authorization: Bearer TOKEN` header, if it has one.
+fn bearer(head: &[u8]) -> Option<&[u8]> {
+    head.split(|&b| b == b'\n').skip(1).find_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if !name.trim_ascii().eq_ignore_ascii_case(b"authorization") {
+            return None;
+        }
+        let (scheme, token) = value.split_at(value.iter().position(|&b| b == b' ')?);
+        scheme
+            .eq_ignore_ascii_case(b"bearer")
+            .then(|| token.trim_ascii())
+    })
 }
 
 fn route(head: &[u8]) -> Route {
@@ -149,7 +194,7 @@ mod tests {
         rt.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let server = tokio::spawn(serve(listener, Arc::new(Metrics::default())));
+            let server = tokio::spawn(serve(listener, Arc::new(Metrics::default()), open(addr)));
             let start = Instant::now();
             let mut idle = Vec::new();
             for _ in 0..MAX_CONCURRENT + 8 {
@@ -173,6 +218,26 @@ mod tests {
             assert!(answer_of(&mut scrape).await.starts_with("HTTP/1.1 200 OK"));
             server.abort();
         });
+    }
+
+    fn open(addr: std::net::SocketAddr) -> MetricsSettings {
+        MetricsSettings {
+            addr,
+            token: None,
+            client_labels: false,
+        }
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let head = b"GET /metrics HTTP/1.1\r\nHost: x\r\nauthorization:  bearer  s3cret \r\n\r\n";
+        assert_eq!(bearer(head), Some(&b"s3cret"[..]));
+        assert_eq!(bearer(b"GET /metrics HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(
+            bearer(b"GET /metrics HTTP/1.1\r\nAuthorization: Basic eDp5\r\n\r\n"),
+            None
+        );
+        assert_eq!(bearer(b"Authorization: Bearer x\r\n"), None, "not a header");
     }
 
     #[test]

@@ -5,12 +5,9 @@ use std::{
     ffi::CString,
     fs, io,
     net::SocketAddr,
-    os::{
-        fd::AsRawFd as _,
-        unix::{
-            ffi::OsStrExt as _, fs::DirBuilderExt as _, fs::FileTypeExt as _, fs::MetadataExt as _,
-            fs::PermissionsExt as _,
-        },
+    os::unix::{
+        ffi::OsStrExt as _, fs::DirBuilderExt as _, fs::FileTypeExt as _, fs::MetadataExt as _,
+        fs::PermissionsExt as _,
     },
     path::{Path, PathBuf},
     sync::Arc,
@@ -24,7 +21,7 @@ use tokio::{
 };
 
 use crate::daemon::{
-    client::{serve, ClientContext, Transport},
+    client::{serve_tcp, serve_unix, ClientContext},
     config::Group,
     Error,
 };
@@ -120,10 +117,19 @@ pub async fn bind_tcp(addr: SocketAddr, what: &'static str) -> Result<TcpListene
         })
 }
 
-/// Accepts Unix clients until the task is dropped.
+/// Accepts Unix clients until the task is dropped. It also ends the refusals' log intervals
+/// (of TCP connections too: the Unix listener is always there).
 pub async fn accept_unix(listener: UnixListener, ctx: Arc<ClientContext>, alive: mpsc::Sender<()>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = tick.tick() => {
+                ctx.refusals.flush();
+                continue;
+            }
+        };
+        match accepted {
             Ok((stream, _)) => {
                 let peer = match stream.peer_cred() {
                     Ok(c) => format!(
@@ -134,15 +140,7 @@ pub async fn accept_unix(listener: UnixListener, ctx: Arc<ClientContext>, alive:
                     ),
                     Err(err) => format!("credentials unknown: {err}"),
                 };
-                let fd = stream.as_raw_fd();
-                tokio::spawn(serve(
-                    stream,
-                    fd,
-                    Transport::Unix,
-                    peer,
-                    Arc::clone(&ctx),
-                    alive.clone(),
-                ));
+                tokio::spawn(serve_unix(stream, peer, Arc::clone(&ctx), alive.clone()));
             }
             Err(err) => backoff("Unix socket", &err).await,
         }
@@ -157,15 +155,7 @@ pub async fn accept_tcp(listener: TcpListener, ctx: Arc<ClientContext>, alive: m
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
-                let fd = stream.as_raw_fd();
-                tokio::spawn(serve(
-                    stream,
-                    fd,
-                    Transport::Tcp,
-                    addr.to_string(),
-                    Arc::clone(&ctx),
-                    alive.clone(),
-                ));
+                tokio::spawn(serve_tcp(stream, addr, Arc::clone(&ctx), alive.clone()));
             }
             Err(err) => backoff("TCP listener", &err).await,
         }

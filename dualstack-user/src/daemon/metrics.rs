@@ -25,6 +25,10 @@ pub struct Metrics {
     pub clients_accepted: AtomicU64,
     pub clients_refused: AtomicU64,
     pub auth_failures: AtomicU64,
+    /// TCP connections that lost their waiting place to a newcomer.
+    pub tcp_evictions: AtomicU64,
+    /// Scrapes refused for a wrong or missing bearer token.
+    pub metrics_auth_failures: AtomicU64,
     pub clients_disconnected: AtomicU64,
     pub decode_errors: AtomicU64,
     /// Lines the hub could not hand to the log thread (its channel was full).
@@ -95,8 +99,10 @@ impl Metrics {
             .len()
     }
 
-    /// The text exposition of every metric, with # HELP and # TYPE lines.
-    pub fn render(&self) -> String {
+    /// The text exposition of every metric, with # HELP and # TYPE lines. Per-client series
+    /// (labelled with the client's id, transport and peer: its pid and uid, or its address) only
+    /// with `client_labels`: they tell who uses the daemon.
+    pub fn render(&self, client_labels: bool) -> String {
         let mut out = String::with_capacity(4096);
         header(
             &mut out,
@@ -124,6 +130,9 @@ impl Metrics {
             "Clients connected now.",
         );
         let _ = writeln!(out, "dualstack_clients_connected {}", clients.len());
+        if !client_labels {
+            return out;
+        }
         header(
             &mut out,
             "dualstack_client_queue_drops",
@@ -144,7 +153,7 @@ impl Metrics {
     }
 
     /// (name, help, value) of every plain counter.
-    fn counters(&self) -> [(&'static str, &'static str, u64); 12] {
+    fn counters(&self) -> [(&'static str, &'static str, u64); 14] {
         let log = self.log_stats();
         [
             (
@@ -171,6 +180,16 @@ impl Metrics {
                 "dualstack_auth_failures_total",
                 "TCP clients refused for a wrong or missing token.",
                 self.auth_failures.load(Relaxed),
+            ),
+            (
+                "dualstack_tcp_evictions_total",
+                "TCP connections that lost their place waiting for their token to a newcomer.",
+                self.tcp_evictions.load(Relaxed),
+            ),
+            (
+                "dualstack_metrics_auth_failures_total",
+                "Scrapes refused for a wrong or missing bearer token.",
+                self.metrics_auth_failures.load(Relaxed),
             ),
             (
                 "dualstack_clients_disconnected_total",
@@ -234,7 +253,8 @@ mod tests {
         m.count_event(Syscall::Bind);
         m.count_event(Syscall::Bind);
         m.client_connected(Arc::new(ClientShared::new(7, "unix", "pid=1 \"x\"".into())));
-        let text = m.render();
+        assert!(!m.render(false).contains("client=\"7\""));
+        let text = m.render(true);
         assert!(
             text.contains("dualstack_events_total{syscall=\"bind\"} 2\n"),
             "{text}"

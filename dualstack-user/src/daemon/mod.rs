@@ -13,10 +13,12 @@
 //!
 //! Modules: [`config`] (options, checked before anything is loaded), [`protocol`] (the first
 //! line a client sends), [`prepared`] (an event serialised at most once per format), [`hub`]
-//! (the fan-out), [`client`] (one connection), [`listen`] (Unix and TCP listeners), [`log`]
+//! (the fan-out), [`client`] (one connection), [`admission`] (TCP connections waiting for
+//! their token; refusals in the log), [`listen`] (Unix and TCP listeners), [`log`]
 //! (the event-log seam), [`metrics`] and [`http`] (Prometheus exposition), [`run`] (wiring
 //! and signals).
 
+pub mod admission;
 pub mod client;
 pub mod config;
 pub mod http;

@@ -99,8 +99,11 @@ impl Daemon {
             Some(tcp) => Some(listen::bind_tcp(tcp.addr, "--listen").await?),
             None => None,
         };
-        let metrics_listener = match config.metrics {
-            Some(addr) => Some(listen::bind_tcp(addr, "--metrics").await?),
+        let metrics_listener = match &config.metrics {
+            Some(settings) => Some((
+                listen::bind_tcp(settings.addr, "--metrics").await?,
+                settings.clone(),
+            )),
             None => None,
         };
         let options = LoadOptions {
@@ -145,11 +148,11 @@ impl Daemon {
                 alive_tx.clone(),
             ));
         }
-        if let Some(listener) = metrics_listener {
+        if let Some((listener, settings)) = metrics_listener {
             if let Ok(addr) = listener.local_addr() {
                 info!("serving metrics on http://{addr}/metrics");
             }
-            tasks.spawn(http::serve(listener, Arc::clone(&metrics)));
+            tasks.spawn(http::serve(listener, Arc::clone(&metrics), settings));
         }
         info!("serving events on {}", config.socket.display());
         let context = FormatContext {
