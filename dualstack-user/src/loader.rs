@@ -167,6 +167,17 @@ impl Probes {
         })
     }
 
+    /// The task ids in the followed set (follow mode), as the kernel holds it now: ahead of
+    /// the fork and exit records still in the ring.
+    pub fn followed_ids(&self) -> Result<Vec<u32>> {
+        let map = self.ebpf.map("TRACED").ok_or(Error::MissingMap("TRACED"))?;
+        let traced: HashMap<_, u32, u8> = HashMap::try_from(map).map_err(|source| Error::Map {
+            name: "TRACED",
+            source,
+        })?;
+        Ok(traced.keys().flatten().collect())
+    }
+
     /// Detaches every program, all at once. Each detach waits for the kernel's RCU grace
     /// periods; one after the other they take most of a second on a small machine, side by
     /// side about one grace period. Dropping the probes afterwards has nothing left to wait for.

@@ -52,11 +52,6 @@ impl Followed {
     pub fn forget_dead(&mut self) {
         self.tasks.retain(|&tid| task_alive(tid));
     }
-
-    /// The followed processes (thread group ids) alive now.
-    pub fn processes(&self) -> BTreeSet<u32> {
-        self.tasks.iter().filter_map(|&tid| tgid_of(tid)).collect()
-    }
 }
 
 /// Whether a task (process or thread) exists and has not exited: a zombie has.
@@ -166,7 +161,6 @@ mod tests {
         assert_eq!(tgid_of(me), Some(me));
         let f = Followed::attach([me]);
         assert!(f.count() >= 1);
-        assert!(f.processes().contains(&me));
         assert!(!task_alive(u32::MAX - 1));
     }
 }

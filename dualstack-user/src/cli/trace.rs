@@ -407,8 +407,8 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             status = child_exit(child.as_mut().filter(|_| command_status.is_none())) => {
                 let status = status?;
                 command_status = Some(status);
-                // Exits still in the ring are told apart by /proc: only live ones count.
-                let left = output.followed.as_ref().map_or(0, |f| f.processes().len());
+                // The kernel's followed set is ahead of the records still in the ring.
+                let left = live_processes(&probes.followed_ids()?).len();
                 if left > 0 {
                     eprintln!(
                         "dualstack: {} (pid {}) exited with {}; still following {left} \
@@ -421,10 +421,12 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
                 }
             }
             _ = interrupt.recv() => {
-                break stop(SignalKind::interrupt(), child.as_mut(), command_status, &output, &args).await;
+                let followed = live_processes(&probes.followed_ids().unwrap_or_default());
+                break stop(SignalKind::interrupt(), child.as_mut(), command_status, followed.len(), &args).await;
             }
             _ = terminate.recv() => {
-                break stop(SignalKind::terminate(), child.as_mut(), command_status, &output, &args).await;
+                let followed = live_processes(&probes.followed_ids().unwrap_or_default());
+                break stop(SignalKind::terminate(), child.as_mut(), command_status, followed.len(), &args).await;
             }
             _ = report.tick() => {
                 output.report_counters(probes.counters()?, args.max_sockets);
@@ -483,6 +485,14 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     }
     output.report_end();
     Ok(code)
+}
+
+/// The live processes among followed task ids.
+fn live_processes(ids: &[u32]) -> std::collections::BTreeSet<u32> {
+    ids.iter()
+        .filter(|&&id| task_alive(id))
+        .filter_map(|&id| tgid_of(id))
+        .collect()
 }
 
 /// Follow mode ends when every followed task is gone (for a command, once it was reaped).
@@ -562,7 +572,7 @@ async fn stop(
     kind: SignalKind,
     child: Option<&mut Child>,
     command_status: Option<std::process::ExitStatus>,
-    output: &TraceOutput,
+    followed_processes: usize,
     args: &TraceArgs,
 ) -> i32 {
     let signo = kind.as_raw_value();
@@ -571,7 +581,7 @@ async fn stop(
     } else {
         "SIGTERM"
     };
-    let others = output.followed.as_ref().map_or(0, |f| f.processes().len());
+    let others = followed_processes;
     match child {
         Some(child) if command_status.is_none() => {
             // SAFETY: signalling the process this one started and has not reaped.
