@@ -826,3 +826,6 @@ fn running_kernel_blob_mutations_never_panic() {
         must_not_panic(&blob[..rng.below(blob.len())]);
     }
 }
+
+#[path = "btf_fuzz.rs"]
+mod fuzz;

@@ -19,6 +19,8 @@ pub mod error;
 pub mod export;
 pub mod filter;
 pub mod format;
+#[cfg(test)]
+mod fuzz;
 pub mod holder;
 pub mod loader;
 pub mod model;

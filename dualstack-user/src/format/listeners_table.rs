@@ -74,9 +74,11 @@ pub fn write_table(
                 holder(l),
             ];
             let mut reason = l.verdict.reason.clone();
-            if let Some(v) = verifications.and_then(|v| v.get(i)) {
-                row.push(verify_cell(v).to_owned());
-                if let Some(note) = &v.note {
+            if let Some(verifications) = verifications {
+                // Every row has the VERIFY column the header names, even past a short slice.
+                let v = verifications.get(i);
+                row.push(v.map_or("-", verify_cell).to_owned());
+                if let Some(note) = v.and_then(|v| v.note.as_ref()) {
                     let _ = write!(reason, " [verify: {note}]");
                 }
             }

@@ -240,7 +240,8 @@ fn write_sockaddr_arg(out: &mut String, addr: &UserBuf, addrlen: i64, resolve: &
         return;
     }
     match addr.bytes() {
-        Some(bytes) if addrlen >= 2 => {
+        // Fewer than sa_family's two bytes read: shown as memory strace could not read.
+        Some(bytes) if addrlen >= 2 && bytes.len() >= 2 => {
             let len = usize::try_from(addrlen)
                 .unwrap_or(0)
                 .min(SOCKADDR_STORAGE)

@@ -262,3 +262,6 @@ fn garbage_never_panics() {
         let _ = parse_socket(&buf);
     }
 }
+
+#[path = "sock_diag_fuzz.rs"]
+mod fuzz;
