@@ -19,12 +19,14 @@ fn v6only(l: &Listener) -> &'static str {
     }
 }
 
-/// `PID/COMM` of the lowest holder, `+N` when N more processes hold it too.
+/// `PID/COMM` of the lowest holder (the comm escaped as Rust's `{:?}` does), `+N` when N more processes hold it too.
 fn holder(l: &Listener) -> String {
     match l.owners.as_slice() {
         [] => "-".to_owned(),
         [first, rest @ ..] => {
-            let mut text = format!("{}/{}", first.pid, first.comm);
+            // A process sets its own comm (prctl): control characters would forge rows.
+            let comm: String = first.comm.escape_debug().collect();
+            let mut text = format!("{}/{}", first.pid, comm);
             // Holders are sorted by pid: count other processes, not other descriptors.
             let mut pids: Vec<u32> = rest
                 .iter()

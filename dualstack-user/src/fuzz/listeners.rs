@@ -73,3 +73,39 @@ fn table_with_fewer_verifications_than_listeners() {
     assert!(rows[0].contains("VERIFY"));
     assert!(rows[1].contains("  -  "), "{table:?}");
 }
+
+/// A process names itself (prctl PR_SET_NAME): a line break in its comm must not forge a row.
+#[test]
+fn a_comm_with_a_line_break_stays_on_its_row() {
+    use crate::{
+        snapshot::{Owner, Protocol},
+        verdict::Verdict,
+    };
+    let listener = crate::snapshot::Listener {
+        netns: 0,
+        netns_name: None,
+        netns_pid: None,
+        protocol: Protocol::Tcp,
+        family: 2,
+        local: "0.0.0.0:22".parse().unwrap(),
+        v6only: None,
+        state: 10,
+        inode: 1,
+        uid: 0,
+        owners: vec![Owner {
+            pid: 7,
+            comm: "x\npid 1  tcp    0.0.0.0:22".into(),
+            fd: 3,
+        }],
+        verdict: Verdict {
+            ipv4: true,
+            ipv6: false,
+            certain: true,
+            reason: "r".into(),
+        },
+    };
+    let mut table = String::new();
+    write_table(&mut table, &[&listener], None);
+    assert_eq!(table.lines().count(), 2, "{table:?}");
+    assert!(table.contains(r"7/x\npid 1"), "{table:?}");
+}
