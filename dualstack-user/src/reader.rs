@@ -21,23 +21,6 @@ impl EventReader {
         Ok(EventReader { ring })
     }
 
-    /// Waits until records are available (or [`POLL_INTERVAL`] has passed), then hands each
-    /// record to `f`. Returns how many it handed.
-    pub async fn read_batch(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
-        // The kernel wakes this reader only once a batch is waiting: look on a timer too.
-        let Ok(ready) = tokio::time::timeout(POLL_INTERVAL, self.ring.readable_mut()).await else {
-            return Ok(self.drain(f));
-        };
-        let mut guard = ready?;
-        let mut n = 0;
-        while let Some(item) = guard.get_inner_mut().next() {
-            f(&item);
-            n += 1;
-        }
-        guard.clear_ready();
-        Ok(n)
-    }
-
     /// Waits until records are available (or [`POLL_INTERVAL`] has passed), then hands at most
     /// `max` records to `f`: under a burst the caller gets control back after each batch, to
     /// write, answer signals, and decide whether to read on. Returns how many it handed.

@@ -37,6 +37,8 @@ use crate::{
 
 /// How often kernel drops are looked at.
 const TICK: Duration = Duration::from_millis(250);
+/// Ring records read at a time.
+const READ_BATCH: usize = 1024;
 /// How long clients get, at shutdown, to take what their queues hold.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -84,6 +86,8 @@ struct Daemon {
     alive_rx: mpsc::Receiver<()>,
     batch: Vec<Event>,
     reported_drops: u64,
+    /// When kernel drops were last told: at most once a second, with the count since.
+    drops_told: std::time::Instant,
     /// Removes the kernel's state of sockets that died without a close.
     sweep: SocketSweep,
     reported_state_full: u64,
@@ -172,6 +176,7 @@ impl Daemon {
             alive_rx,
             batch: Vec::with_capacity(1024),
             reported_drops,
+            drops_told: std::time::Instant::now(),
             sweep: SocketSweep::new(options.max_sockets),
             reported_state_full: 0,
         })
@@ -188,16 +193,20 @@ impl Daemon {
                 _ = signals.interrupt.recv() => return Ok("SIGINT"),
                 _ = signals.hangup.recv() => self.hub.reopen_log(),
                 Some(msg) = self.control_rx.recv() => self.hub.control(msg),
-                read = self.reader.read_batch(|record| take(record, batch, metrics)) => {
+                // A bounded batch: under a burst, signals, clients and the tick still get turns.
+                read = self.reader.read_some(READ_BATCH, |record| take(record, batch, metrics)) => {
                     read?;
                     self.hub.publish_all(batch).await;
                 }
                 _ = tick.tick() => {
                     let counters = self.probes.counters()?;
                     let total = counters.ring_full;
-                    if total > self.reported_drops {
+                    if total > self.reported_drops
+                        && self.drops_told.elapsed() >= Duration::from_secs(1)
+                    {
                         self.hub.kernel_lost(total - self.reported_drops);
                         self.reported_drops = total;
+                        self.drops_told = std::time::Instant::now();
                     }
                     if counters.state_full > self.reported_state_full {
                         warn!(
