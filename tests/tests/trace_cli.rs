@@ -177,12 +177,14 @@ fn a_short_command_ends_the_trace_with_its_status() {
 
 /// Without BTF the netns default a socket took is read from its process's netns, not the
 /// tracer's: a `[::]` listener in a netns with bindv6only=1 accepts IPv6 only (uncertain).
+/// The process must still be there when its event is read: it stays a moment.
 #[test]
 fn without_btf_the_default_is_the_sockets_netns() {
     require_root();
     let ns = tests::netns::TestNetns::new(true);
     let script = "import socket\n\
-                  s = socket.socket(socket.AF_INET6); s.bind(('::', 7300)); s.listen(1)\n";
+                  s = socket.socket(socket.AF_INET6); s.bind(('::', 7300)); s.listen(1)\n\
+                  import time; time.sleep(2)\n";
     let out = run(
         &mut dualstack(&[
             "trace",

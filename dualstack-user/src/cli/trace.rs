@@ -299,7 +299,7 @@ fn leader_rule(args: &TraceArgs, following: bool) -> LeaderRule {
 /// Records read from the ring at a time, between which the loop writes and answers signals.
 pub const BATCH: usize = 256;
 /// How long the end waits for the output to take what is left.
-const FINISH_DEADLINE: Duration = Duration::from_millis(250);
+const FINISH_DEADLINE: Duration = Duration::from_millis(200);
 
 /// Runs `dualstack trace`; returns the process exit code.
 pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
@@ -601,7 +601,7 @@ async fn stop(
                 }
             );
             // Give it a moment to exit, so that its last calls are read.
-            match tokio::time::timeout(Duration::from_millis(300), child.inner.wait()).await {
+            match tokio::time::timeout(Duration::from_millis(150), child.inner.wait()).await {
                 Ok(Ok(status)) => exit_code(status),
                 _ => 128 + signo,
             }
