@@ -87,9 +87,13 @@ fn corrupt_lines_and_a_truncated_gzip_are_skipped_and_reported_by_file_and_line(
         .filter(|l| !l.starts_with("dualstack: "))
         .collect();
     assert_eq!(reports.len(), 2, "{}", out.stderr);
+    let cut_at = bytes.len() * 2 / 3;
     assert!(
-        reports[0].starts_with(&format!("{}:", text(&gz)))
-            && reports[0].contains(": gzip data is truncated or corrupt"),
+        reports[0].starts_with(&format!(
+            "{}: cut at byte {cut_at} of {cut_at} after line ",
+            text(&gz)
+        )) && reports[0].contains(": gzip data is truncated or corrupt")
+            && reports[0].contains("the events after the cut are lost, how many cannot be known"),
         "{}",
         reports[0]
     );
@@ -99,7 +103,10 @@ fn corrupt_lines_and_a_truncated_gzip_are_skipped_and_reported_by_file_and_line(
         reports[1]
     );
     assert!(
-        out.stderr.contains("dualstack: 2 corrupt lines skipped"),
+        out.stderr.contains(
+            "dualstack: 1 corrupt lines skipped, 1 files cut short (the events lost after the \
+             cuts cannot be counted), 0 inputs unreadable"
+        ),
         "{}",
         out.stderr
     );
@@ -326,4 +333,48 @@ fn a_log_on_a_pipe_is_read_once_with_leaders_for_several_tasks() {
         let leader = format!("[pid {:>5}] ", spec.tid);
         assert!(line.starts_with(&leader), "{line}");
     }
+}
+
+/// A rotated file emptied or overwritten with something else keeps its `.gz` name: its events
+/// are gone, and export says so, naming it, instead of reading it as an empty log.
+#[test]
+fn an_empty_or_non_gzip_gz_file_is_an_error_naming_it() {
+    let dir = TempDir::new("export-not-gz");
+    let (_, lines) = known_lines(200);
+    write_log(dir.path(), &lines);
+    let rotated = naming::rotated_files(dir.path()).expect("list");
+    assert!(rotated.len() >= 3 && rotated.iter().all(|r| r.compressed));
+    let empty = dir.join(&rotated[0].name());
+    let plain = dir.join(&rotated[1].name());
+    let gunzipped = run(Command::new("gzip").arg("-dc").arg(&plain), TIMEOUT);
+    assert!(gunzipped.status.success(), "gzip -dc: {}", gunzipped.stderr);
+    fs::write(&empty, "").expect("empty");
+    fs::write(&plain, &gunzipped.stdout).expect("overwrite with plain text");
+
+    for (path, what) in [
+        (&empty, "empty"),
+        (&plain, "not gzip data (no gzip header)"),
+    ] {
+        let out = export(&[text(path), "-f", "json"]);
+        assert_eq!(out.code(), Some(1), "{out:?}");
+        assert_eq!(out.stdout, "");
+        assert!(
+            out.stderr.starts_with(&format!(
+                "{}: {what}, but a .gz event file holds gzip data",
+                text(path)
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("1 inputs unreadable"), "{}", out.stderr);
+    }
+    // In a directory, the other files are exported and both are named.
+    let out = export(&[text(dir.path()), "-f", "json"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(text(&empty)) && out.stderr.contains(text(&plain)),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 inputs unreadable"), "{}", out.stderr);
 }

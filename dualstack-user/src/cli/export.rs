@@ -1,8 +1,8 @@
 //! `dualstack export`: events from the event log as strace text, JSON or CSV.
 //!
 //! Exit status: 0 when every line of every input was read, 1 when some lines were skipped as
-//! corrupt or an input could not be read (each reported on stderr as `FILE:LINE: reason`,
-//! then a summary), 2 for a bad command line.
+//! corrupt, a file was cut short or an input could not be read (each reported on stderr as
+//! `FILE:LINE: reason` or `FILE: cut at byte N of M`, then a summary), 2 for a bad command line.
 
 use std::{
     io::{self, BufWriter, Write as _},
@@ -22,15 +22,18 @@ use crate::{
 Inputs are read in the order given. A directory stands for its event files, oldest first: \
 events-YYYYMMDDTHHMMSSZ-N.jsonl[.gz] by N, then events.jsonl. gzip is recognised by its magic \
 bytes. Corrupt lines are skipped and reported on stderr as FILE:LINE: reason; records of events \
-lost by the kernel are kept in JSON and reported on stderr otherwise. A cut last line of \
+lost by the kernel are kept in JSON and reported on stderr otherwise. A file that cannot be read \
+to its end (a truncated or corrupt .gz) is reported as FILE: cut at byte N of M, with an \
+estimate of the events lost when data remains after the cut; an empty or non-gzip .gz file is \
+an error. A cut last line of \
 events.jsonl, which a running daemon may be writing, is left out with a note on stderr.
 
 strace text has a [pid N] leader on every line when the events come from several tasks. A long \
 first stretch of one task (over 1 MiB of text) is written without leaders, and they start with \
 the second task, as with strace -f.
 
-Exit status: 0 when every line was read, 1 when lines were skipped or an input could not be \
-read, 2 for a bad command line.")]
+Exit status: 0 when every line was read, 1 when lines were skipped, a file was cut short or an \
+input could not be read, 2 for a bad command line.")]
 pub struct ExportArgs {
     /// Event log files (events.jsonl, rotated .jsonl or .jsonl.gz), read in the order given, or
     /// directories: all their event files, oldest first.
@@ -86,9 +89,19 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
     if summary.clean() {
         return Ok(0);
     }
+    let cut = match (summary.cut_events_estimated, summary.cut_unknown) {
+        _ if summary.cut_files == 0 => String::new(),
+        (estimated, 0) => format!(" (about {estimated} events lost after the cuts)"),
+        (0, _) => " (the events lost after the cuts cannot be counted)".to_owned(),
+        (estimated, unknown) => format!(
+            " (about {estimated} events lost after the cuts, and an unknown number after {unknown} \
+             cut at the end of the file)"
+        ),
+    };
     eprintln!(
-        "dualstack: {} corrupt lines skipped, {} inputs unreadable; {} events exported from {} files",
-        summary.skipped, summary.unreadable, summary.exported, summary.files
+        "dualstack: {} corrupt lines skipped, {} files cut short{cut}, {} inputs unreadable; {} \
+         events exported from {} files",
+        summary.skipped, summary.cut_files, summary.unreadable, summary.exported, summary.files
     );
     Ok(1)
 }

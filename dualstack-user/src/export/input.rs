@@ -2,14 +2,17 @@
 //!
 //! gzip is recognised by its magic bytes (whatever the name), and concatenated gzip members are
 //! read as one stream. Lines are bounded ([`MAX_LINE`]) so that a file of garbage without
-//! newlines cannot take all memory. A read error (a truncated or corrupt .gz) ends the file
-//! with one bad line: what came before it is still exported.
+//! newlines cannot take all memory. A read error (a truncated or corrupt .gz) cuts the file:
+//! what came before it is still exported, and the cut is reported with its byte offset in the
+//! file (the compressed offset for gzip), so that the loss can be located and estimated.
 
 use std::{
+    cell::Cell,
     ffi::OsStr,
     fs::File,
-    io::{self, BufRead, BufReader},
+    io::{self, BufRead, BufReader, Read},
     path::{Path, PathBuf},
+    rc::Rc,
 };
 
 use flate2::bufread::MultiGzDecoder;
@@ -138,13 +141,49 @@ pub enum Next {
         number: u64,
         reason: String,
     },
+    /// The file cannot be read past this point (a truncated or corrupt gzip stream, a read
+    /// error): `lines` whole lines came before the cut, at byte `offset` of the file. The
+    /// part of a line read before it is dropped with the rest.
+    Cut {
+        lines: u64,
+        offset: u64,
+        reason: String,
+    },
     End,
+}
+
+/// A buffered reader that counts the bytes its user consumed: where in the file a decoder
+/// that stopped had got to.
+struct Counted<R> {
+    inner: BufReader<R>,
+    consumed: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.consumed.set(self.consumed.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.consumed.set(self.consumed.get() + n as u64);
+    }
 }
 
 /// Lines of one file, plain or gzipped.
 pub struct LineReader {
     reader: Box<dyn BufRead>,
     gzip: bool,
+    /// Bytes of the file consumed so far (compressed bytes for gzip).
+    consumed: Rc<Cell<u64>>,
     number: u64,
     done: bool,
 }
@@ -152,7 +191,11 @@ pub struct LineReader {
 impl LineReader {
     /// Reads `file` from where it stands (its start, when just opened).
     pub fn new(file: File) -> io::Result<LineReader> {
-        let mut file = BufReader::with_capacity(1 << 16, file);
+        let consumed = Rc::new(Cell::new(0));
+        let mut file = Counted {
+            inner: BufReader::with_capacity(1 << 16, file),
+            consumed: Rc::clone(&consumed),
+        };
         let gzip = file.fill_buf()?.starts_with(&GZIP_MAGIC);
         let reader: Box<dyn BufRead> = if gzip {
             Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(file)))
@@ -162,6 +205,7 @@ impl LineReader {
         Ok(LineReader {
             reader,
             gzip,
+            consumed,
             number: 0,
             done: false,
         })
@@ -185,9 +229,9 @@ impl LineReader {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
                     self.done = true;
-                    self.number += 1;
-                    return Next::Bad {
-                        number: self.number,
+                    return Next::Cut {
+                        lines: self.number,
+                        offset: self.consumed.get(),
                         reason: self.stream_error(&err),
                     };
                 }
@@ -234,9 +278,9 @@ impl LineReader {
 
     fn stream_error(&self, err: &io::Error) -> String {
         if self.gzip {
-            format!("gzip data is truncated or corrupt ({err}); the rest of the file is skipped")
+            format!("gzip data is truncated or corrupt ({err})")
         } else {
-            format!("read error ({err}); the rest of the file is skipped")
+            format!("read error ({err})")
         }
     }
 }

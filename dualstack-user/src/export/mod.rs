@@ -4,11 +4,16 @@
 //! Files are read in the order given; a directory stands for its event files oldest first
 //! (rotated files by sequence number, then `events.jsonl`). All are opened before the first is
 //! read, so that a rotation or a prune during the export loses nothing that was listed.
-//! Corrupt lines (invalid JSON, a missing field, a truncated gzip tail) are skipped, each
-//! reported as `FILE:LINE: reason`, and counted in the [`Summary`]. The one exception is a
-//! cut last line of the current file (`events.jsonl`), which a running daemon may be
-//! writing: it is noted and counted apart, not as corrupt. Lost-event records are passed through in JSON and reported
-//! on the diagnostics stream in the other formats; filters do not apply to them.
+//! Corrupt lines (invalid JSON, a missing field, a torn last line) are skipped, each reported
+//! as `FILE:LINE: reason`, and counted in the [`Summary`]. The one exception is a cut last
+//! line of the current file (`events.jsonl`), which a running daemon may be writing: it is
+//! noted and counted apart, not as corrupt. A file that cannot be read to its end (a truncated
+//! or corrupt gzip stream) is *cut*: its lines before the cut are exported, and the cut is
+//! reported as `FILE: cut at byte N of M after line L`, with an estimate of the events lost
+//! when compressed data remains after it (a file truncated there gives no way to know). A
+//! `.gz` file that is empty or not gzip is an error, not an empty input. Lost-event records are
+//! passed through in JSON and reported on the diagnostics stream in the other formats; filters
+//! do not apply to them.
 
 pub mod csv;
 pub mod input;
@@ -64,12 +69,18 @@ pub struct Summary {
     /// Lost-event records met, and the events they say were lost.
     pub lost_records: u64,
     pub lost_events: u64,
+    /// Files cut short (truncated or corrupt gzip, read error): events after the cut are lost.
+    pub cut_files: u64,
+    /// Of those, the events estimated lost where data remained after the cut, and the cuts at
+    /// the end of their file, whose loss cannot be known.
+    pub cut_events_estimated: u64,
+    pub cut_unknown: u64,
 }
 
 impl Summary {
     /// Was every line of every input read?
     pub fn clean(&self) -> bool {
-        self.skipped == 0 && self.unreadable == 0
+        self.skipped == 0 && self.unreadable == 0 && self.cut_files == 0
     }
 }
 
@@ -240,7 +251,9 @@ fn export_file(
     summary: &mut Summary,
 ) -> io::Result<()> {
     let current = file.is_current();
+    let named_gz = file.name.extension() == Some(std::ffi::OsStr::new("gz"));
     let name = file.name.display();
+    let size = file.file.metadata().map(|m| m.len()).ok();
     let mut reader = match LineReader::new(file.file) {
         Ok(reader) => reader,
         Err(err) => {
@@ -249,6 +262,11 @@ fn export_file(
             return Ok(());
         }
     };
+    if named_gz && !reader.is_gzip() {
+        summary.unreadable = summary.unreadable.saturating_add(1);
+        let _ = writeln!(diag, "{name}: {}", not_gzip(size));
+        return Ok(());
+    }
     // A running daemon appends to the current file a line at a time: the last line may be
     // cut only because it is still being written. Rotated and gzipped files are complete.
     let may_be_growing = current && !reader.is_gzip();
@@ -266,6 +284,18 @@ fn export_file(
             Next::Bad { number, reason } => {
                 report(number, &reason, diag);
                 continue;
+            }
+            Next::Cut {
+                lines,
+                offset,
+                reason,
+            } => {
+                let _ = writeln!(
+                    diag,
+                    "{name}: {}",
+                    cut(summary, lines, offset, size, &reason)
+                );
+                break;
             }
             Next::Line { number, newline } => (number, newline),
         };
@@ -317,6 +347,47 @@ fn export_file(
     }
     summary.skipped = summary.skipped.saturating_add(bad);
     Ok(())
+}
+
+/// Why a `.gz` file without gzip data is not read. The log only ever gives complete gzip files
+/// that name: anything else there is damage (a file emptied or overwritten), not an empty or a
+/// plain log.
+fn not_gzip(size: Option<u64>) -> String {
+    let what = if size == Some(0) {
+        "empty"
+    } else {
+        "not gzip data (no gzip header)"
+    };
+    format!("{what}, but a .gz event file holds gzip data: its events are lost; not read")
+}
+
+/// Counts a cut file and says what was lost: an estimate from the lines per byte before the
+/// cut when data remains after it, or that the loss cannot be known when the file ends there.
+fn cut(summary: &mut Summary, lines: u64, offset: u64, size: Option<u64>, reason: &str) -> String {
+    summary.cut_files = summary.cut_files.saturating_add(1);
+    let size = size.unwrap_or(offset).max(offset);
+    let whole = if lines == 0 {
+        String::new()
+    } else {
+        format!(" after line {lines}")
+    };
+    let head = format!("cut at byte {offset} of {size}{whole}: {reason}");
+    let rest = size - offset;
+    if rest > 0 && lines > 0 && offset > 0 {
+        let estimate = u64::try_from(u128::from(rest) * u128::from(lines) / u128::from(offset))
+            .unwrap_or(u64::MAX);
+        summary.cut_events_estimated = summary.cut_events_estimated.saturating_add(estimate);
+        format!(
+            "{head}; the {rest} bytes after the cut are lost, about {estimate} events (estimated \
+             from the lines before it)"
+        )
+    } else {
+        summary.cut_unknown = summary.cut_unknown.saturating_add(1);
+        format!(
+            "{head}; the events after the cut are lost, how many cannot be known (the file \
+             ends at the cut: it was truncated)"
+        )
+    }
 }
 
 #[cfg(test)]

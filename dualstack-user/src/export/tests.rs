@@ -227,21 +227,103 @@ fn a_truncated_gzip_keeps_the_lines_before_the_cut() {
     assert_eq!((out, diag.as_str()), (lines.concat(), ""));
     assert!(summary.clean());
 
+    // Cut short: the lines before the cut are exported, the cut is reported at its byte, and
+    // since the file ends there, the loss cannot be counted.
     let cut = dir.0.join("cut.jsonl.gz");
-    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let half = bytes.len() / 2;
+    fs::write(&cut, &bytes[..half]).unwrap();
     let (out, diag, summary) = run(&[&cut], ExportFormat::Json, Filter::default());
-    assert_eq!(summary.skipped, 1, "{diag}");
+    assert_eq!(
+        (summary.skipped, summary.cut_files, summary.cut_unknown),
+        (0, 1, 1),
+        "{diag}"
+    );
+    assert!(!summary.clean());
     assert!(
         summary.exported > 0 && summary.exported < 300,
         "{summary:?}"
     );
     assert_eq!(out, lines[..summary.exported as usize].concat());
     let prefix = format!(
-        "{}:{}: gzip data is truncated",
+        "{}: cut at byte {half} of {half} after line {}: gzip data is truncated",
         cut.display(),
-        summary.exported + 1
+        summary.exported
     );
     assert!(diag.starts_with(&prefix), "{diag}");
+    assert!(diag.contains("how many cannot be known"), "{diag}");
+
+    // Corrupt in the middle (a second gzip member whose header was overwritten): the
+    // compressed bytes after the damage give an estimate.
+    let member = |lines: &[String]| {
+        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        gz.write_all(lines.concat().as_bytes()).unwrap();
+        gz.finish().unwrap()
+    };
+    let (first, mut second) = (member(&lines[..150]), member(&lines[150..]));
+    second[..10].fill(0);
+    let bad = dir.0.join("bad.jsonl.gz");
+    fs::write(&bad, [first.clone(), second].concat()).unwrap();
+    let (out, diag, summary) = run(&[&bad], ExportFormat::Json, Filter::default());
+    assert_eq!(
+        (summary.skipped, summary.cut_files, summary.exported),
+        (0, 1, 150),
+        "{diag}"
+    );
+    assert_eq!(out, lines[..150].concat());
+    // The offset is where the decoder gave up: in the broken header, after the first member.
+    let offset: usize = diag
+        .split("cut at byte ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no offset in {diag}"));
+    assert!(
+        diag.starts_with(&format!("{}: cut at byte ", bad.display()))
+            && (first.len()..=first.len() + 10).contains(&offset)
+            && diag.contains(" after line 150: "),
+        "{diag}"
+    );
+    let lost = 150;
+    let estimate = summary.cut_events_estimated;
+    assert!(
+        estimate >= lost / 2 && estimate <= lost * 2,
+        "{estimate} estimated for {lost} lost: {diag}"
+    );
+    assert!(
+        diag.starts_with(&format!("{}: cut at byte ", bad.display()))
+            && diag.contains(&format!("about {estimate} events")),
+        "{diag}"
+    );
+}
+
+#[test]
+fn an_empty_or_non_gzip_gz_file_is_an_error_naming_it() {
+    let dir = Dir::new("export-not-gz");
+    let a = line_of(&close(1));
+    let empty = write_file(&dir.0, "events-20261128T000000Z-1.jsonl.gz", "");
+    let plain = write_file(&dir.0, "events-20261128T000000Z-2.jsonl.gz", &a);
+    let current = write_file(&dir.0, "events.jsonl", &a);
+    let (out, diag, summary) = run(&[&dir.0], ExportFormat::Json, Filter::default());
+    assert_eq!(out, a, "only the current file is read");
+    assert_eq!((summary.unreadable, summary.exported), (2, 1), "{diag}");
+    assert!(!summary.clean());
+    let reports: Vec<&str> = diag.lines().collect();
+    assert_eq!(
+        reports,
+        [
+            format!(
+                "{}: empty, but a .gz event file holds gzip data: its events are lost; not read",
+                empty.display()
+            ),
+            format!(
+                "{}: not gzip data (no gzip header), but a .gz event file holds gzip data: its \
+                 events are lost; not read",
+                plain.display()
+            ),
+        ],
+        "{diag}"
+    );
+    let _ = current;
 }
 
 #[test]

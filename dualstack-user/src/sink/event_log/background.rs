@@ -29,6 +29,8 @@ pub const FILE_MODE: u32 = 0o640;
 pub enum Job {
     /// Compress this rotated (plain) file.
     Compress(Rotated),
+    /// Compress every rotated file still plain (after a failed compression).
+    CompressPlain,
     /// Delete the oldest rotated files beyond this many.
     Prune(usize),
 }
@@ -40,6 +42,8 @@ pub struct Shared {
     pub deleted: u64,
     pub errors: u64,
     pub last_error: Option<String>,
+    /// A compression failed and no later one succeeded: files may have been left plain.
+    pub compress_failing: bool,
 }
 
 pub type SharedStats = Arc<Mutex<Shared>>;
@@ -121,16 +125,45 @@ fn work(dir: &Path, shared: &SharedStats, rx: &Receiver<Job>) {
 
 fn run(dir: &Path, shared: &SharedStats, job: Job) {
     match job {
-        Job::Compress(file) => match compress(dir, &file) {
-            Ok(true) => lock(shared).compressed += 1,
-            Ok(false) => {}
-            Err(err) => {
-                let message = format!("cannot compress {}: {err}", dir.join(file.name()).display());
-                log::warn!("{message} (the file stays uncompressed)");
-                record_error(shared, message);
+        Job::Compress(file) => compress_one(dir, shared, &file),
+        Job::CompressPlain => match naming::rotated_files(dir) {
+            Ok(files) => {
+                for file in files.iter().filter(|f| !f.compressed) {
+                    compress_one(dir, shared, file);
+                }
             }
+            Err(err) => record_error(shared, format!("cannot list {}: {err}", dir.display())),
         },
         Job::Prune(keep) => prune(dir, keep, shared),
+    }
+}
+
+/// Compresses one file. A failure is warned about once until a compression succeeds again;
+/// the writer then has the files left plain compressed (see `Job::CompressPlain`).
+fn compress_one(dir: &Path, shared: &SharedStats, file: &Rotated) {
+    match compress(dir, file) {
+        Ok(done) => {
+            let mut s = lock(shared);
+            if done {
+                s.compressed += 1;
+            }
+            if done && s.compress_failing {
+                s.compress_failing = false;
+                log::info!("event log: compressing rotated files works again");
+            }
+        }
+        Err(err) => {
+            let message = format!("cannot compress {}: {err}", dir.join(file.name()).display());
+            let first = !std::mem::replace(&mut lock(shared).compress_failing, true);
+            if first {
+                log::warn!(
+                    "{message} (the file stays uncompressed until a retry succeeds; retrying \
+                     every {} s)",
+                    super::RETRY_INTERVAL.as_secs()
+                );
+            }
+            record_error(shared, message);
+        }
     }
 }
 

@@ -15,8 +15,8 @@ use std::{
 
 use super::{
     naming,
-    tests::{line, policy, Dir},
-    EventLog, LogError,
+    tests::{content, gap, gaps, line, policy, Dir},
+    EventLog, LogError, LogPolicy, REASON_UNWRITABLE, RETRY_INTERVAL,
 };
 
 fn is_root() -> bool {
@@ -213,4 +213,130 @@ fn full_disk_drops_lines_keeps_whole_ones_and_recovers() {
         text.ends_with(&big(999)),
         "writing resumed after the freed space"
     );
+}
+
+fn require_root(what: &str) {
+    assert!(
+        is_root(),
+        "{what} needs root (it mounts a tmpfs): run it with `cargo xtask test`"
+    );
+}
+
+/// Fills the filesystem of `dir` with a ballast file, to the last byte.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let ballast = dir.join("ballast");
+    let mut file = fs::File::create(&ballast).unwrap();
+    while file.write_all(&[0u8; 512]).is_ok() {}
+    while file.write_all(&[0u8]).is_ok() {}
+    ballast
+}
+
+/// A disk that fills, frees a little, fills again and finally frees: however the faults come,
+/// the gap records in the log sum exactly to the lines dropped, and every line is either in
+/// the log or counted there.
+#[test]
+fn gap_records_sum_exactly_to_the_lines_a_full_disk_dropped() {
+    require_root("gap_records_sum_exactly_to_the_lines_a_full_disk_dropped");
+    let dir = Dir::new("gaps-enospc");
+    let _mount = Mount::tmpfs(&dir.0, "256k");
+    let mut log = EventLog::open(policy(&dir.0)).unwrap();
+    log.set_gap_record(gap);
+    let mut total = 0;
+    let mut send = |log: &mut EventLog, n: usize| {
+        for _ in 0..n {
+            let _ = log.write_line(line(total).as_bytes());
+            total += 1;
+        }
+        let _ = log.flush();
+    };
+    send(&mut log, 100);
+    let ballast = fill(&dir.0);
+    for round in 0..4 {
+        // Many buffers lost, gap records among them (the log is retried in between).
+        for _ in 0..5 {
+            send(&mut log, 300);
+            let _ = log.reopen();
+        }
+        // A little room: some lines (and perhaps a record) get in, then the disk is full again.
+        let f = fs::OpenOptions::new().write(true).open(&ballast).unwrap();
+        let len = f.metadata().unwrap().len();
+        f.set_len(len.saturating_sub(4096 * (round + 1))).unwrap();
+        send(&mut log, 200);
+        let _ = log.reopen();
+        send(&mut log, 200);
+    }
+    fs::remove_file(&ballast).unwrap();
+    log.reopen().expect("space is back");
+    send(&mut log, 10);
+    let stats = log.close().unwrap();
+
+    let text = content(&dir.0.join(naming::CURRENT));
+    let told: u64 = gaps(&text)
+        .iter()
+        .inspect(|(_, reason)| assert_eq!(reason, REASON_UNWRITABLE))
+        .map(|(count, _)| count)
+        .sum();
+    let events = text.lines().filter(|l| l.starts_with("{\"type\"")).count() as u64;
+    assert!(stats.lines_dropped > 1000, "{stats:?}");
+    assert_eq!(told, stats.lines_dropped, "{stats:?}");
+    assert_eq!((stats.lost_told, stats.lost_untold), (told, 0));
+    assert_eq!(events + told, total as u64, "every line is logged or told");
+    // Lines stay in order and whole.
+    let numbers: Vec<usize> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\""))
+        .map(|l| l[20..28].trim().parse().unwrap())
+        .collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "out of order");
+}
+
+/// A file rotated while the disk is full cannot be compressed then; it is once space is back.
+#[test]
+fn a_file_rotated_on_a_full_disk_is_compressed_once_space_is_back() {
+    require_root("a_file_rotated_on_a_full_disk_is_compressed_once_space_is_back");
+    let dir = Dir::new("gz-enospc");
+    let _mount = Mount::tmpfs(&dir.0, "256k");
+    let mut log = EventLog::open(LogPolicy {
+        max_bytes: 2000,
+        compress: true,
+        ..policy(&dir.0)
+    })
+    .unwrap();
+    // 40 lines of 50 bytes: the file is at its limit.
+    for i in 0..40 {
+        log.write_line(line(i).as_bytes()).unwrap();
+    }
+    log.flush().unwrap();
+    let ballast = fill(&dir.0);
+    // The next line rotates the file: the rename needs no room, the gzip does.
+    let _ = log.write_line(line(40).as_bytes());
+    let _ = log.flush();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let plain = |dir: &Path| {
+        naming::rotated_files(dir)
+            .unwrap()
+            .iter()
+            .filter(|r| !r.compressed)
+            .count()
+    };
+    assert_eq!(
+        plain(&dir.0),
+        1,
+        "the rotated file could not be compressed yet"
+    );
+    assert!(log.stats().rotate_errors >= 1);
+
+    fs::remove_file(&ballast).unwrap();
+    let start = std::time::Instant::now();
+    while plain(&dir.0) > 0 {
+        assert!(
+            start.elapsed() < RETRY_INTERVAL * 3,
+            "the rotated file stays plain after space came back"
+        );
+        let _ = log.flush_if_due();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let stats = log.close().unwrap();
+    assert!(stats.files_compressed >= 1, "{stats:?}");
 }

@@ -8,9 +8,16 @@
 //!   calls [`EventLog::flush_if_due`] at least that often while idle. A write cut short (full
 //!   disk) is truncated back to its last whole line, and a file left ending in part of a line
 //!   by a crash (kill -9) is cut back to its last newline when it is opened again.
-//! - Errors never stop the caller: a full disk or a read-only directory makes `write_line`
-//!   return an error that names the path and the OS error, the line is dropped and counted, and
-//!   the log tries to open the file again every [`RETRY_INTERVAL`]. [`EventLog::open`] itself
+//! - Errors never stop the caller: a full disk, a read-only directory or an I/O error makes
+//!   `write_line` return an error that names the path and the OS error, the line is dropped and
+//!   counted, and the log tries to open the file again every [`RETRY_INTERVAL`]. A fault is
+//!   warned about once when it starts and once, with the count of lines dropped, when lines
+//!   reach the file again: never once per line.
+//! - With a [`GapRecord`] set ([`EventLog::set_gap_record`]), the log tells its gaps in itself:
+//!   a record of the lines it dropped (reason [`REASON_UNWRITABLE`]) and of those others report
+//!   missing ([`EventLog::lost`]) is written where they went missing, as soon as writing works.
+//!   A count is told only once its record is in the file, so the records sum exactly to the
+//!   lines missing (what is still owed at the end is in [`LogStats::lost_untold`]). [`EventLog::open`] itself
 //!   only fails on an invalid policy: when the directory cannot be written it returns a log in
 //!   the *failing* state ([`EventLog::is_failing`], [`LogStats::last_error`]), so a daemon keeps
 //!   streaming to its clients and reports the log's state.
@@ -43,6 +50,7 @@
 //! ```
 
 mod background;
+mod gaps;
 pub mod naming;
 mod repair;
 mod writer;
@@ -50,6 +58,13 @@ mod writer;
 use std::{io, path::PathBuf, time::Duration};
 
 pub use writer::EventLog;
+
+/// The reason of the records that tell lines the log itself could not write.
+pub const REASON_UNWRITABLE: &str = "event log unwritable";
+
+/// Writes one whole line (with its newline) telling that `count` lines are missing from the
+/// log, and why.
+pub type GapRecord = fn(out: &mut Vec<u8>, count: u64, reason: &str);
 
 /// Lines wait in memory at most this long before they are written to the file.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
@@ -99,7 +114,11 @@ pub struct LogStats {
     /// Failed attempts to open, write, sync or repair the current file.
     pub write_errors: u64,
     /// Lines not written because of an error (each `write_line` error drops at least its own).
+    /// Gap records are not counted: one that is dropped is owed again.
     pub lines_dropped: u64,
+    /// Lines told missing by gap records that reached the file, and those not told yet.
+    pub lost_told: u64,
+    pub lost_untold: u64,
     /// The last error of any kind, as a sentence with the path and the OS error.
     pub last_error: Option<String>,
     /// Torn last lines cut off when the current file was opened, and their bytes.

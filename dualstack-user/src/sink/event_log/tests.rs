@@ -53,8 +53,27 @@ pub fn line(i: usize) -> String {
     format!("{{\"type\":\"event\",\"n\":{i:>8},\"pad\":\"xxxxxxxxxxx\"}}\n")
 }
 
+/// The gap record the tests use: `{"lost":N,"reason":"..."}`.
+pub fn gap(out: &mut Vec<u8>, count: u64, reason: &str) {
+    out.extend_from_slice(format!("{{\"lost\":{count},\"reason\":\"{reason}\"}}\n").as_bytes());
+}
+
+/// The counts of the gap records in `text`, by reason.
+pub fn gaps(text: &str) -> Vec<(u64, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("{\"lost\":")?;
+            let (count, reason) = rest.split_once(",\"reason\":\"")?;
+            Some((
+                count.parse().unwrap(),
+                reason.trim_end_matches("\"}").to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// The content of a log file, gunzipped when it is gzip.
-fn content(path: &Path) -> String {
+pub fn content(path: &Path) -> String {
     let bytes = fs::read(path).unwrap();
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut text = String::new();
@@ -345,6 +364,28 @@ fn a_restart_continues_the_sequence_and_finishes_stopped_compressions() {
     assert!(after.iter().all(|r| r.compressed), "{:?}", names(&dir.0));
     assert_eq!(stats.files_compressed, 4);
     assert_eq!(all_lines(&dir.0), (0..9).map(line).collect::<String>());
+}
+
+#[test]
+fn lines_lost_before_the_log_are_told_where_they_went_missing() {
+    let dir = Dir::new("lost");
+    let mut log = EventLog::open(policy(&dir.0)).unwrap();
+    log.set_gap_record(gap);
+    log.write_line(line(0).as_bytes()).unwrap();
+    log.lost(5, "queue full");
+    log.lost(2, "queue full");
+    log.write_line(line(1).as_bytes()).unwrap();
+    log.lost(3, "kernel");
+    let stats = log.close().unwrap();
+    let text = content(&dir.0.join(naming::CURRENT));
+    let mut want = Vec::new();
+    want.extend_from_slice(line(0).as_bytes());
+    gap(&mut want, 7, "queue full");
+    want.extend_from_slice(line(1).as_bytes());
+    gap(&mut want, 3, "kernel");
+    assert_eq!(text, String::from_utf8(want).unwrap());
+    assert_eq!((stats.lost_told, stats.lost_untold), (10, 0));
+    assert_eq!((stats.lines_written, stats.lines_dropped), (4, 0));
 }
 
 #[test]

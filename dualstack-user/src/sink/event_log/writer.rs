@@ -12,9 +12,24 @@ use std::{
 
 use super::{
     background::{self, Job, SharedStats, Worker, FILE_MODE},
+    gaps::Gaps,
     naming::{self, Rotated},
-    repair, LogError, LogPolicy, LogStats, FLUSH_BYTES, FLUSH_INTERVAL, RETRY_INTERVAL,
+    repair, GapRecord, LogError, LogPolicy, LogStats, FLUSH_BYTES, FLUSH_INTERVAL,
+    REASON_UNWRITABLE, RETRY_INTERVAL,
 };
+
+/// A fault, from its first error until lines have reached the file for [`FAULT_QUIET`]
+/// without a new error: a nearly full disk that takes a line now and then is one fault.
+struct Episode {
+    since: Instant,
+    /// `lines_dropped` when it began.
+    dropped_before: u64,
+    /// When lines last began to reach the file again (None: failing now).
+    writing_since: Option<Instant>,
+}
+
+/// How long writing must work before a fault is declared over.
+const FAULT_QUIET: Duration = Duration::from_secs(10);
 
 /// The event log's writer (see the module documentation).
 pub struct EventLog {
@@ -29,9 +44,14 @@ pub struct EventLog {
     rotate_at: Option<Instant>,
     /// The sequence number of the next rotated file.
     next_seq: u64,
-    /// Whole lines not yet written, and when the oldest of them arrived.
+    /// Whole lines not yet written (gap records among them), and when the oldest arrived.
     buf: Vec<u8>,
     buf_lines: u64,
+    gaps: Gaps,
+    /// The fault under way, warned about when it began.
+    episode: Option<Episode>,
+    /// When to try again to compress rotated files left plain by a failed compression.
+    compress_retry_at: Instant,
     buffered_since: Instant,
     /// While failing: the error, and when to try opening again.
     failure: Option<String>,
@@ -64,6 +84,9 @@ impl EventLog {
             next_seq: 1,
             buf: Vec::with_capacity(FLUSH_BYTES + 4096),
             buf_lines: 0,
+            gaps: Gaps::default(),
+            episode: None,
+            compress_retry_at: now,
             buffered_since: now,
             failure: None,
             retry_at: now,
@@ -86,7 +109,7 @@ impl EventLog {
             .split_last()
             .is_some_and(|(&last, body)| last == b'\n' && !body.contains(&b'\n'));
         if !whole {
-            self.stats.lines_dropped += 1;
+            self.drop_lines(1);
             return Err(LogError::NotALine { len: line.len() });
         }
         let now = Instant::now();
@@ -95,14 +118,15 @@ impl EventLog {
         }
         if self.file.is_some() {
             if let Err(err) = self.rotate_if_due(now, line.len() as u64) {
-                self.stats.lines_dropped += 1;
+                self.drop_lines(1);
                 return Err(err);
             }
         }
         if self.file.is_none() {
-            self.stats.lines_dropped += 1;
+            self.drop_lines(1);
             return Err(self.unavailable());
         }
+        self.buffer_gaps(now);
         if self.buf.is_empty() {
             self.buffered_since = now;
         }
@@ -116,15 +140,37 @@ impl EventLog {
         Ok(())
     }
 
+    /// Sets how the log tells its gaps in itself (see the module documentation); without it,
+    /// gaps are only counted.
+    pub fn set_gap_record(&mut self, record: GapRecord) {
+        self.gaps.set_record(record);
+    }
+
+    /// Tells the log that `count` lines went missing before it (dropped before they reached
+    /// it): a record of them goes ahead of the next line (counts of the same reason in a row
+    /// make one record), or is written at the next flush, once the log can write.
+    pub fn lost(&mut self, count: u64, reason: &'static str) {
+        self.gaps.owe(reason, count);
+    }
+
     /// Writes lines that have waited [`FLUSH_INTERVAL`], rotates a file past its age, and retries
     /// a failing file. Call it at least every [`FLUSH_INTERVAL`] while no lines arrive.
     pub fn flush_if_due(&mut self) -> Result<(), LogError> {
         let now = Instant::now();
+        self.retry_compression(now);
         if self.file.is_none() && now >= self.retry_at {
             self.retry_open();
         }
         if self.file.is_none() {
             return Ok(());
+        }
+        // Records owed from a fault are written even if no line follows them.
+        self.buffer_gaps(now);
+        if self.episode.as_ref().is_some_and(|e| {
+            e.writing_since
+                .is_some_and(|t| now.duration_since(t) >= FAULT_QUIET)
+        }) {
+            self.end_episode();
         }
         self.rotate_if_due(now, 0)?;
         if !self.buf.is_empty() && now.duration_since(self.buffered_since) >= FLUSH_INTERVAL {
@@ -135,6 +181,9 @@ impl EventLog {
 
     /// Writes every waiting line and syncs the file to disk (for SIGTERM).
     pub fn flush(&mut self) -> Result<(), LogError> {
+        if self.file.is_some() {
+            self.buffer_gaps(Instant::now());
+        }
         self.write_buffer()?;
         let Some(file) = &self.file else {
             return Ok(());
@@ -166,7 +215,12 @@ impl EventLog {
 
     /// Flushes, syncs, and waits for background compression and deletion to finish.
     pub fn close(mut self) -> Result<LogStats, LogError> {
+        // A last chance for the records of a fault that has ended since the last retry.
+        if self.file.is_none() {
+            self.retry_open();
+        }
         let flushed = self.flush();
+        self.end_episode();
         self.worker.finish();
         flushed.map(|()| self.stats())
     }
@@ -186,6 +240,8 @@ impl EventLog {
             files_deleted: shared.deleted,
             lines_buffered: self.buf_lines,
             failing: self.file.is_none(),
+            lost_told: self.gaps.told(),
+            lost_untold: self.gaps.untold(),
             ..self.stats.clone()
         }
     }
@@ -280,16 +336,13 @@ impl EventLog {
     }
 
     /// Tries to open the current file of a failing log.
+    ///
+    /// The fault is over only once lines reach the file again (see [`EventLog::write_buffer`]):
+    /// on a full disk, opening succeeds and writing fails.
     fn retry_open(&mut self) {
         match self.open_current() {
             Ok(()) => {
-                if let Some(reason) = self.failure.take() {
-                    log::warn!(
-                        "event log {} is writable again (it failed with: {reason}); {} lines were dropped in all",
-                        self.path.display(),
-                        self.stats.lines_dropped
-                    );
-                }
+                self.failure = None;
             }
             Err(err) => {
                 self.stats.write_errors += 1;
@@ -298,14 +351,25 @@ impl EventLog {
         }
     }
 
-    /// Enters (or stays in) the failing state.
+    /// Enters (or stays in) the failing state. Warns once per fault, when it begins.
     fn fail(&mut self, err: &LogError) {
         let message = err.to_string();
-        if self.failure.is_none() {
+        if self.episode.is_none() {
             log::warn!(
-                "{message}; events are dropped until it works again (retrying every {} s)",
+                "{message}; lines are dropped and counted until it works again (retrying every \
+                 {} s)",
                 RETRY_INTERVAL.as_secs()
             );
+            self.episode = Some(Episode {
+                since: Instant::now(),
+                dropped_before: self.stats.lines_dropped,
+                writing_since: None,
+            });
+        } else {
+            if let Some(episode) = &mut self.episode {
+                episode.writing_since = None;
+            }
+            log::debug!("{message}");
         }
         self.file = None;
         self.failure = Some(message.clone());
@@ -394,30 +458,42 @@ impl EventLog {
             return Ok(());
         }
         let lines = std::mem::take(&mut self.buf_lines);
+        let events = lines - self.gaps.in_buffer();
         let Some(file) = &mut self.file else {
             self.buf.clear();
-            self.stats.lines_dropped += lines;
+            self.gaps.settle(0);
+            self.drop_lines(events);
             return Err(self.unavailable());
         };
+        let start = file.metadata().map(|m| m.len()).ok();
         let (written, result) = write_all_counted(file, &self.buf);
         let Err(source) = result else {
             self.stats.bytes_written += written as u64;
             self.stats.lines_written += lines;
             self.file_len += written as u64;
+            self.gaps.settle(written);
             self.buf.clear();
+            self.writing_works(Instant::now());
             return Ok(());
         };
         let whole = self.buf[..written]
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        if whole < written {
-            // Appends went to the real end of the file, which someone may have truncated
-            // (logrotate's copytruncate): cut from there, not from the size counted here. If
-            // this fails too, the next open cuts the torn tail.
-            let torn = (written - whole) as u64;
-            if let Ok(meta) = file.metadata() {
-                let _ = file.set_len(meta.len().saturating_sub(torn));
+        // Cut the file back to its last whole line written. Appends went to the real end of the
+        // file, which someone may have truncated (logrotate's copytruncate): cut from where this
+        // write began, not from the size counted here. Whatever else the file grew by (an error
+        // reported after the bytes went in) is not counted as written, so it goes too. If
+        // cutting fails, the next open cuts a torn tail.
+        let end = file.metadata().map(|m| m.len()).ok();
+        let keep = match (start, end) {
+            (Some(start), Some(_)) => Some(start + whole as u64),
+            (None, Some(end)) => Some(end.saturating_sub((written - whole) as u64)),
+            _ => None,
+        };
+        if let (Some(keep), Some(end)) = (keep, end) {
+            if end > keep {
+                let _ = file.set_len(keep);
             }
         }
         #[expect(
@@ -429,8 +505,10 @@ impl EventLog {
         self.stats.bytes_written += whole as u64;
         self.stats.lines_written += kept;
         self.file_len += whole as u64;
-        let dropped = lines - kept;
-        self.stats.lines_dropped += dropped;
+        // Records cut off are owed again; they are not lost lines.
+        let records_kept = self.gaps.settle(whole);
+        let dropped = events - (kept - records_kept);
+        self.drop_lines(dropped);
         self.stats.write_errors += 1;
         let err = LogError::Write {
             path: self.path.clone(),
@@ -439,6 +517,71 @@ impl EventLog {
         };
         self.fail(&err);
         Err(err)
+    }
+}
+
+impl EventLog {
+    /// Counts lines dropped here, owed in a gap record.
+    fn drop_lines(&mut self, count: u64) {
+        self.stats.lines_dropped += count;
+        self.gaps.owe(REASON_UNWRITABLE, count);
+    }
+
+    /// Puts the owed gap records in the buffer, ahead of the next line (the file is open).
+    fn buffer_gaps(&mut self, now: Instant) {
+        if !self.gaps.pending() {
+            return;
+        }
+        if self.buf.is_empty() {
+            self.buffered_since = now;
+        }
+        self.buf_lines += self.gaps.emit(&mut self.buf);
+    }
+
+    /// Lines reached the file: a fault under way ends once writing has worked for
+    /// [`FAULT_QUIET`] (checked here and when idle). Rotated files it left plain are compressed from the first
+    /// success on.
+    fn writing_works(&mut self, now: Instant) {
+        let Some(episode) = &mut self.episode else {
+            return;
+        };
+        match episode.writing_since {
+            None => {
+                episode.writing_since = Some(now);
+                self.compress_retry_at = now;
+                self.retry_compression(now);
+            }
+            Some(since) if now.duration_since(since) >= FAULT_QUIET => self.end_episode(),
+            Some(_) => {}
+        }
+    }
+
+    /// Says how long the fault lasted and what it cost (if writing works again).
+    fn end_episode(&mut self) {
+        let Some(episode) = self.episode.take_if(|e| e.writing_since.is_some()) else {
+            return;
+        };
+        let dropped = self.stats.lines_dropped - episode.dropped_before;
+        let last = episode.writing_since.unwrap_or(episode.since);
+        log::warn!(
+            "event log {} is written again (the fault lasted {:.1} s): {dropped} line(s) were \
+             dropped, told in the log by lost records",
+            self.path.display(),
+            last.duration_since(episode.since).as_secs_f64(),
+        );
+    }
+
+    /// Compresses again, every [`RETRY_INTERVAL`], rotated files a failed compression left plain
+    /// (a full disk): they must not stay plain once there is room.
+    fn retry_compression(&mut self, now: Instant) {
+        if !self.policy.compress
+            || now < self.compress_retry_at
+            || !background::lock(&self.shared).compress_failing
+        {
+            return;
+        }
+        self.compress_retry_at = now + RETRY_INTERVAL;
+        self.worker.submit(Job::CompressPlain);
     }
 }
 
