@@ -34,6 +34,8 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     ("nginx", "nginx-light"),
     ("redis-server", "redis-server"),
     ("node", "nodejs"),
+    ("mkfs.ext4", "e2fsprogs"),
+    ("losetup", "mount"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {
