@@ -167,6 +167,35 @@ impl Probes {
         })
     }
 
+    /// Leaves detaching to a child process, so that this one can exit at once: detaching waits
+    /// for the kernel's RCU grace periods, which the socket frees of a burst stretch to most of
+    /// a second. The child shares the programs' descriptors and waits for this process to be
+    /// gone (its end of a pipe closes last, at exit) before it exits and detaches them.
+    pub fn detach_in_background(self) {
+        let mut pipe = [0; 2];
+        // SAFETY: pipe fills two descriptors; the child makes only async-signal-safe calls
+        // (close, read, _exit).
+        unsafe {
+            if libc::pipe(pipe.as_mut_ptr()) != 0 {
+                return;
+            }
+            let [parent_gone, alive] = pipe;
+            if libc::fork() == 0 {
+                libc::close(alive);
+                // Nobody reading this process's output may wait for the child.
+                for fd in 0..3 {
+                    libc::close(fd);
+                }
+                let mut byte = 0u8;
+                while libc::read(parent_gone, (&raw mut byte).cast(), 1) > 0 {}
+                libc::_exit(0);
+            }
+            libc::close(parent_gone);
+        }
+        // This process's references to the programs, and `alive`, go with its exit.
+        std::mem::forget(self);
+    }
+
     /// The task ids in the followed set (follow mode), as the kernel holds it now: ahead of
     /// the fork and exit records still in the ring.
     pub fn followed_ids(&self) -> Result<Vec<u32>> {
@@ -176,23 +205,6 @@ impl Probes {
             source,
         })?;
         Ok(traced.keys().flatten().collect())
-    }
-
-    /// Detaches every program, all at once. Each detach waits for the kernel's RCU grace
-    /// periods; one after the other they take most of a second on a small machine, side by
-    /// side about one grace period. Dropping the probes afterwards has nothing left to wait for.
-    pub fn detach_all(&mut self) {
-        let programs: Vec<&mut aya::programs::Program> =
-            self.ebpf.programs_mut().map(|(_, p)| p).collect();
-        std::thread::scope(|scope| {
-            for program in programs {
-                if let aya::programs::Program::TracePoint(tp) = program {
-                    scope.spawn(move || {
-                        let _ = tp.unload();
-                    });
-                }
-            }
-        });
     }
 
     /// The descriptor of the followed-task map, for a child that adds itself to it between its

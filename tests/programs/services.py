@@ -53,6 +53,8 @@ def double_fork(port):
     say(f"ready {os.getpid()}")
     serve_one(s, "daemon")
     s.close()
+    # A daemon lives on: the trace must still be following it when its start command ends.
+    time.sleep(1)
 
 
 def prefork(port, workers):

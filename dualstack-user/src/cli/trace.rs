@@ -443,11 +443,8 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    // Stop tracing, then take the calls made before the end, which are in the ring, for as
-    // long as the output takes them; what it cannot take by the deadline is counted, not kept.
-    log::debug!("end: detaching");
-    probes.detach_all();
-    log::debug!("end: detached; taking what the ring holds");
+    // Take the calls made before the end, which are in the ring, for as long as the output
+    // takes them; what it cannot take by the deadline is counted, not kept.
     output.report_counters(probes.counters()?, args.max_sockets);
     let deadline = tokio::time::Instant::now() + FINISH_DEADLINE;
     let mut not_written = 0;
@@ -469,7 +466,6 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    log::debug!("end: ring read; waiting for the output");
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     match writer.finish(output.take_chunk(), left).await {
         Finish::Written => {}
@@ -484,6 +480,8 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         );
     }
     output.report_end();
+    // Tracing stops with this process's exit, which must not wait for the detach.
+    probes.detach_in_background();
     Ok(code)
 }
 
