@@ -19,7 +19,7 @@ use tests::{
     succeeded, Guard, TempDir,
 };
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_mins(1);
 /// The calls that set a listener up: deterministic, unlike the workers' share of accepts.
 const STARTUP: &str = "socket,setsockopt,bind,listen";
 

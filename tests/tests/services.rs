@@ -19,7 +19,7 @@ use tests::{
     python, require_root, succeeded, Guard, TempDir, TRACE_SET,
 };
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_mins(1);
 
 /// What one traced run left.
 struct Run {
@@ -50,13 +50,7 @@ fn native(args: &[&str]) -> Vec<String> {
 
 /// Runs `tracer... ip netns exec NS PROGRAM...`, and after each `ready` line the program
 /// writes connects once to each of `connects` (addresses in the namespace) on `port`.
-fn traced(
-    tracer: Vec<String>,
-    ns: &TestNetns,
-    args: &[String],
-    connects: &[&str],
-    port: u16,
-) -> Run {
+fn traced(tracer: &[String], ns: &TestNetns, args: &[String], connects: &[&str], port: u16) -> Run {
     let dir = TempDir::new("services");
     let stdout_path = dir.join("stdout");
     let mut cmd = Command::new(&tracer[0]);
@@ -132,12 +126,12 @@ fn same_as_strace(args: &[String], connects: &[&str], port: u16) {
     let strace_file = dir.join("strace.txt");
     let ds_file = dir.join("dualstack.txt");
     let ns = TestNetns::new(false);
-    let strace = traced(strace_o(&strace_file), &ns, args, connects, port);
+    let strace = traced(&strace_o(&strace_file), &ns, args, connects, port);
     assert!(strace.status.success(), "under strace: {}", strace.stderr);
     let ns = TestNetns::new(false);
     let ds_file_arg = ds_file.to_str().expect("path");
     let ds = traced(
-        dualstack_trace_argv(&["-o", ds_file_arg, "--every-close"]),
+        &dualstack_trace_argv(&["-o", ds_file_arg, "--every-close"]),
         &ns,
         args,
         connects,
@@ -160,7 +154,7 @@ fn json_run(extra: &[&str], args: &[String], connects: &[&str], port: u16) -> (R
     let ns = TestNetns::new(false);
     let mut tracer = vec!["-f", "json", "--verdicts"];
     tracer.extend_from_slice(extra);
-    let run = traced(dualstack_trace_argv(&tracer), &ns, args, connects, port);
+    let run = traced(&dualstack_trace_argv(&tracer), &ns, args, connects, port);
     assert!(
         run.status.success(),
         "dualstack trace failed ({}): {}",
@@ -347,7 +341,7 @@ fn a_full_state_map_is_counted_and_marked_never_silent() {
     require_root();
     let ns = TestNetns::new(false);
     let run = traced(
-        dualstack_trace_argv(&["-f", "json", "--syscall", "listen", "--max-sockets", "1000"]),
+        &dualstack_trace_argv(&["-f", "json", "--syscall", "listen", "--max-sockets", "1000"]),
         &ns,
         &services_py(&["many", "3000", "7100"]),
         &[],

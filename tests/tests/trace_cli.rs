@@ -47,7 +47,7 @@ fn closes_of_files_are_shown_only_with_every_close() {
                   s = socket.socket(); n = s.fileno(); s.close()\n\
                   print(n)\n";
     let quiet = run(
-        &mut dualstack(&["trace", "--syscall", "close", "--"]).args([
+        dualstack(&["trace", "--syscall", "close", "--"]).args([
             python().to_str().expect("path"),
             "-c",
             script,
@@ -64,7 +64,7 @@ fn closes_of_files_are_shown_only_with_every_close() {
         "only the socket's close: {quiet:?}"
     );
     let all = run(
-        &mut dualstack(&["trace", "--every-close", "--syscall", "close", "--"]).args([
+        dualstack(&["trace", "--every-close", "--syscall", "close", "--"]).args([
             python().to_str().expect("path"),
             "-c",
             script,
@@ -133,7 +133,7 @@ fn timestamps_are_taken_at_the_calls_entry() {
                       c = socket.socket(); c.connect(('127.0.0.1', port)); c.close(); os._exit(0)\n\
                   a, _ = s.accept(); a.close(); os.wait()\n";
     let out = run(
-        &mut dualstack(&["trace", "-t", "--syscall", "accept4,accept,connect", "--"]).args([
+        dualstack(&["trace", "-t", "--syscall", "accept4,accept,connect", "--"]).args([
             python().to_str().expect("path"),
             "-c",
             script,
@@ -186,7 +186,7 @@ fn without_btf_the_default_is_the_sockets_netns() {
                   s = socket.socket(socket.AF_INET6); s.bind(('::', 7300)); s.listen(1)\n\
                   import time; time.sleep(2)\n";
     let out = run(
-        &mut dualstack(&[
+        dualstack(&[
             "trace",
             "--btf",
             "none",
@@ -231,13 +231,13 @@ fn the_leader_follows_the_tasks_alive_at_each_call() {
     let strace = run(
         std::process::Command::new("strace")
             .args(["-f", "-qq", "-e", "trace=socket,close", "--"])
-            .arg(&py)
+            .arg(py)
             .args(["-c", script]),
         TIMEOUT,
     );
     assert_eq!(strace.code(), Some(0), "{strace:?}");
     let ds = run(
-        &mut dualstack(&["trace", "--every-close", "--syscall", "socket,close", "--"]).args([
+        dualstack(&["trace", "--every-close", "--syscall", "socket,close", "--"]).args([
             py.to_str().expect("path"),
             "-c",
             script,

@@ -124,6 +124,26 @@ pub(crate) fn ifname(index: u32) -> Option<String> {
 }
 
 impl TraceOutput {
+    fn new(args: &TraceArgs, filter: Filter, following: bool, followed: Option<Followed>) -> Self {
+        TraceOutput {
+            filter,
+            format: args.format,
+            timestamps: args.timestamps,
+            leader: leader_rule(args, following),
+            clock: Clock::now(),
+            text: String::new(),
+            bytes: Vec::with_capacity(1 << 16),
+            events_in_bytes: 0,
+            decode_errors: 0,
+            annotate: args.verdicts,
+            host_bindv6only: host_bindv6only(),
+            netns_defaults: NetnsDefaults::default(),
+            holders: HolderFinder::default(),
+            followed,
+            reported: KernelCounters::default(),
+        }
+    }
+
     fn handle(&mut self, record: &[u8]) {
         if let Some(change) = task_change(record) {
             if let Some(followed) = &mut self.followed {
@@ -301,8 +321,8 @@ pub const BATCH: usize = 256;
 /// How long the end waits for the output to take what is left.
 const FINISH_DEADLINE: Duration = Duration::from_millis(200);
 
-/// Runs `dualstack trace`; returns the process exit code.
-pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
+/// The filter of `args`, once the options are checked; `-p` thread ids become processes.
+fn checked_filter(args: &TraceArgs) -> anyhow::Result<Filter> {
     if args.command.is_empty() && std::env::args().any(|a| a == "--") {
         bail!("nothing to run after `--`: give a command (`trace -- CMD ARGS...`), or drop `--` to trace the whole host");
     }
@@ -317,6 +337,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         bail!("--max-sockets must be at least 1");
     }
     filter.pids = processes_of(&filter.pids)?;
+    Ok(filter)
+}
+
+/// Loads the programs for `args` and follows the `-p` processes with their descendants.
+fn load(args: &TraceArgs, filter: &Filter) -> anyhow::Result<Probes> {
     let mut options = LoadOptions {
         ring_bytes: args.ring_mib << 20,
         btf: (args.btf != "none").then(|| PathBuf::from(&args.btf)),
@@ -325,8 +350,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
     };
     filter.apply_to(&mut options.config);
     options.config.every_close = u32::from(args.every_close);
-    let run_command = !args.command.is_empty();
-    if run_command {
+    if !args.command.is_empty() {
         options.config.follow = 1;
     }
     let mut probes = Probes::load(&options)?;
@@ -337,6 +361,14 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             probes.follow(child)?;
         }
     }
+    Ok(probes)
+}
+
+/// Runs `dualstack trace`; returns the process exit code.
+pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
+    let filter = checked_filter(&args)?;
+    let run_command = !args.command.is_empty();
+    let mut probes = load(&args, &filter)?;
     let mut reader = EventReader::new(probes.take_events()?)?;
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
@@ -363,23 +395,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         None if following => Some(Followed::attach(filter.pids.iter().copied())),
         None => None,
     };
-    let mut output = TraceOutput {
-        filter: filter.clone(),
-        format: args.format,
-        timestamps: args.timestamps,
-        leader: leader_rule(&args, following),
-        clock: Clock::now(),
-        text: String::new(),
-        bytes: Vec::with_capacity(1 << 16),
-        events_in_bytes: 0,
-        decode_errors: 0,
-        annotate: args.verdicts,
-        host_bindv6only: host_bindv6only(),
-        netns_defaults: NetnsDefaults::default(),
-        holders: HolderFinder::default(),
-        followed,
-        reported: KernelCounters::default(),
-    };
+    let mut output = TraceOutput::new(&args, filter, following, followed);
     let mut sweep = SocketSweep::new(args.max_sockets);
     let writer = OutputWriter::spawn(out).context("cannot start the output thread")?;
     let mut report = tokio::time::interval(Duration::from_secs(1));
@@ -443,9 +459,17 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    // Take the calls made before the end, which are in the ring, for as long as the output
-    // takes them; what it cannot take by the deadline is counted, not kept.
     output.report_counters(probes.counters()?, args.max_sockets);
+    write_the_rest(&mut output, &mut reader, writer).await;
+    output.report_end();
+    // Tracing stops with this process's exit, which must not wait for the detach.
+    probes.detach_in_background();
+    Ok(code)
+}
+
+/// Takes the calls made before the end, which are in the ring, for as long as the output
+/// takes them; what it cannot take by [`FINISH_DEADLINE`] is counted on stderr, not kept.
+async fn write_the_rest(output: &mut TraceOutput, reader: &mut EventReader, writer: OutputWriter) {
     let deadline = tokio::time::Instant::now() + FINISH_DEADLINE;
     let mut not_written = 0;
     loop {
@@ -458,12 +482,11 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         if read == 0 && chunk.bytes.is_empty() {
             break;
         }
-        match tokio::time::timeout_at(deadline, writer.reserve()).await {
-            Ok(Some(permit)) => writer.send(permit, chunk),
-            _ => {
-                not_written += chunk.events + reader.drain(|_| {}) as u64;
-                break;
-            }
+        if let Ok(Some(permit)) = tokio::time::timeout_at(deadline, writer.reserve()).await {
+            writer.send(permit, chunk);
+        } else {
+            not_written += chunk.events + reader.drain(|_| {}) as u64;
+            break;
         }
     }
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -479,10 +502,6 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             FINISH_DEADLINE.as_millis()
         );
     }
-    output.report_end();
-    // Tracing stops with this process's exit, which must not wait for the detach.
-    probes.detach_in_background();
-    Ok(code)
 }
 
 /// The live processes among followed task ids.
