@@ -215,7 +215,8 @@ fn without_btf_the_default_is_the_sockets_netns() {
 
 /// strace's `[pid N]` rule is about the tasks alive when a call is made: a parent's calls
 /// get the leader while a child lives that has made no traced call at all, and lose it once
-/// the child is gone. Compared with strace -f on stderr, line for line.
+/// the child is gone. Compared with strace -f on stderr, line for line. (strace learns of a
+/// new child a moment after the fork: the parent waits that moment.)
 #[test]
 fn the_leader_follows_the_tasks_alive_at_each_call() {
     require_root();
@@ -223,7 +224,8 @@ fn the_leader_follows_the_tasks_alive_at_each_call() {
                   s = socket.socket(); s.close()\n\
                   pid = os.fork()\n\
                   if pid == 0:\n    \
-                      time.sleep(0.5); os._exit(0)\n\
+                      time.sleep(1); os._exit(0)\n\
+                  time.sleep(0.3)\n\
                   s = socket.socket(); s.close()\n\
                   os.waitpid(pid, 0)\n\
                   s = socket.socket(); s.close()\n";
