@@ -26,16 +26,24 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// SIGINT after `after`; returns how long dualstack took to exit, and its peak RSS just
-/// before the signal.
-fn interrupt_after(tracer: &mut Guard, after: Duration) -> (Duration, u64) {
-    thread::sleep(after);
+/// SIGINT after 3 s of burst; checks that dualstack exits within a second and that its peak
+/// RSS stayed bounded (`what` names the case), and returns its stderr.
+fn interrupt_and_check(tracer: &mut Guard, err_path: &std::path::Path, what: &str) -> String {
+    thread::sleep(Duration::from_secs(3));
     let rss = peak_rss_kib(tracer.id());
     let sent = Instant::now();
     // SAFETY: signalling the tracer this test started.
     unsafe { libc::kill(tracer.id() as libc::pid_t, libc::SIGINT) };
     tracer.wait(Duration::from_secs(20), "dualstack after SIGINT");
-    (sent.elapsed(), rss)
+    let took = sent.elapsed();
+    eprintln!("{what}: SIGINT answered in {took:?}; peak RSS {rss} KiB");
+    let stderr = fs::read_to_string(err_path).expect("stderr");
+    assert!(
+        took < Duration::from_secs(1),
+        "{what}: SIGINT took {took:?}: {stderr}"
+    );
+    assert!(rss < 200 * 1024, "{what}: peak RSS {rss} KiB");
+    stderr
 }
 
 fn burst_command(out: Stdio, err: fs::File) -> std::process::Command {
@@ -59,14 +67,7 @@ fn a_burst_is_interrupted_within_a_second_and_every_call_is_accounted_for() {
         fs::File::create(&out_path).expect("out").into(),
         fs::File::create(&err_path).expect("err"),
     ));
-    let (took, rss) = interrupt_after(&mut tracer, Duration::from_secs(3));
-    eprintln!("SIGINT answered in {took:?}; peak RSS {rss} KiB");
-    let stderr = fs::read_to_string(&err_path).expect("stderr");
-    assert!(
-        took < Duration::from_secs(1),
-        "SIGINT took {took:?}: {stderr}"
-    );
-    assert!(rss < 200 * 1024, "peak RSS {rss} KiB under the burst");
+    let stderr = interrupt_and_check(&mut tracer, &err_path, "output to a file");
     let calls: u64 = stderr
         .lines()
         .find_map(|l| l.strip_prefix("calls "))
@@ -125,14 +126,7 @@ fn a_slow_reader_does_not_stall_sigint_or_grow_memory() {
         }
         total
     });
-    let (took, rss) = interrupt_after(&mut tracer, Duration::from_secs(3));
-    eprintln!("SIGINT answered in {took:?}; peak RSS {rss} KiB");
-    let stderr = fs::read_to_string(&err_path).expect("stderr");
-    assert!(
-        took < Duration::from_secs(1),
-        "SIGINT took {took:?}: {stderr}"
-    );
-    assert!(rss < 200 * 1024, "peak RSS {rss} KiB with a slow reader");
+    let stderr = interrupt_and_check(&mut tracer, &err_path, "a slow reader");
     assert!(
         stderr.contains("events lost: the kernel ring buffer was full"),
         "drops told while they happen: {stderr}"

@@ -363,25 +363,31 @@ fn the_socket_is_for_root_or_the_socket_group() {
     );
 }
 
+/// A daemon on TCP at a free loopback port, with the token `s3cret-token` in a 0600 file, and
+/// EXTRA options.
+fn tcp_daemon(dir: &TempDir, extra: &[&str]) -> (Daemon, u16) {
+    let token = dir.join("token");
+    fs::write(&token, "s3cret-token\n").expect("token");
+    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let port = free_port();
+    let port_text = port.to_string();
+    let mut args = vec![
+        "--listen",
+        &port_text,
+        "--token-file",
+        token.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    (Daemon::start(dir, &args), port)
+}
+
 /// TCP: loopback by default, token required (compared whole), refusals counted.
 #[test]
 fn tcp_clients_need_the_token_and_the_listener_defaults_to_loopback() {
     require_root();
     let _serial = serial();
     let dir = TempDir::new("daemon-tcp");
-    let token = dir.join("token");
-    fs::write(&token, "s3cret-token\n").expect("token");
-    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
-    let port = free_port();
-    let daemon = Daemon::start(
-        &dir,
-        &[
-            "--listen",
-            &port.to_string(),
-            "--token-file",
-            token.to_str().expect("utf-8"),
-        ],
-    );
+    let (daemon, port) = tcp_daemon(&dir, &[]);
     let tcp_listens = fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
     let local = format!("0100007F:{port:04X}");
     assert!(
@@ -445,21 +451,7 @@ fn strangers_on_tcp_cannot_lock_out_unix_clients_and_closed_tcp_clients_go() {
     require_root();
     let _serial = serial();
     let dir = TempDir::new("daemon-tcp-crowd");
-    let token = dir.join("token");
-    fs::write(&token, "s3cret-token\n").expect("token");
-    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
-    let port = free_port();
-    let daemon = Daemon::start(
-        &dir,
-        &[
-            "--listen",
-            &port.to_string(),
-            "--token-file",
-            token.to_str().expect("utf-8"),
-            "--max-clients",
-            "2",
-        ],
-    );
+    let (daemon, port) = tcp_daemon(&dir, &["--max-clients", "2"]);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let silent: Vec<TcpStream> = (0..12)
         .map(|_| TcpStream::connect(addr).expect("connect"))
@@ -522,19 +514,7 @@ fn a_flood_of_silent_tcp_connections_from_a_local_user_cannot_lock_out_a_token_h
     require_root();
     let _serial = serial();
     let dir = TempDir::new("daemon-tcp-flood");
-    let token = dir.join("token");
-    fs::write(&token, "s3cret-token\n").expect("token");
-    fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).expect("chmod");
-    let port = free_port();
-    let daemon = Daemon::start(
-        &dir,
-        &[
-            "--listen",
-            &port.to_string(),
-            "--token-file",
-            token.to_str().expect("utf-8"),
-        ],
-    );
+    let (daemon, port) = tcp_daemon(&dir, &[]);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let log_before = daemon.stderr_bytes();
     let accepted_before = daemon.metric("dualstack_clients_accepted_total");
