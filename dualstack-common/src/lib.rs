@@ -514,10 +514,12 @@ pub struct TraceConfig {
     pub exit_group_dead_offset: u32,
     /// Non-zero: show the close of every descriptor; else only of sockets.
     pub every_close: u32,
+    /// Non-zero: tell every fork and exit on the host, not only those of followed tasks.
+    pub task_events: u32,
     pub comm: [u8; COMM_LEN],
     pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 152);
+const _: () = assert!(size_of::<TraceConfig>() == 156);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {
@@ -531,6 +533,7 @@ impl TraceConfig {
         fork_child_pid_offset: 20,
         exit_group_dead_offset: u32::MAX,
         every_close: 0,
+        task_events: 0,
         comm: [0; COMM_LEN],
         offsets: KernelOffsets::UNKNOWN,
     };

@@ -12,22 +12,24 @@ use crate::maps::{config, count, EVENTS, PENDING, TRACED};
 
 /// sched_process_fork: a child (process or thread) of a traced process is traced too. It runs
 /// in the parent before the child is first scheduled, so the record precedes the child's calls.
+/// With `task_events`, every fork on the host is told, so that user space knows each process's
+/// ancestors (a `pid` filter keeps a process and its descendants).
 #[tracepoint]
 pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     let cfg = config();
-    if cfg.follow == 0 {
-        return 0;
-    }
     let pid_tgid = bpf_get_current_pid_tgid();
     let parent = (pid_tgid >> 32) as u32;
     // SAFETY: presence test only.
-    if unsafe { TRACED.get(&parent) }.is_none() {
+    let followed = cfg.follow != 0 && unsafe { TRACED.get(&parent) }.is_some();
+    if !followed && cfg.task_events == 0 {
         return 0;
     }
     // kernel ABI: child_pid's offset differs across kernels; the loader reads it from tracefs.
     // SAFETY: read through a probe helper.
     if let Ok(child) = unsafe { ctx.read_at::<u32>(cfg.fork_child_pid_offset as usize) } {
-        let _ = TRACED.insert(&child, &1, 0);
+        if followed {
+            let _ = TRACED.insert(&child, &1, 0);
+        }
         tell(TASK_FORK, 0, pid_tgid, child);
     }
     0
@@ -39,13 +41,11 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let _ = PENDING.remove(&pid_tgid);
     let cfg = config();
-    if cfg.follow == 0 {
-        return 0;
-    }
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
     // SAFETY: presence test only.
-    if unsafe { TRACED.get(&tgid) }.is_none() {
+    let followed = cfg.follow != 0 && unsafe { TRACED.get(&tgid) }.is_some();
+    if !followed && cfg.task_events == 0 {
         return 0;
     }
     let group_dead = if cfg.exit_group_dead_offset == u32::MAX {
@@ -56,10 +56,10 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     };
     // A thread's id went in at its creation: it must not outlive it, or a process that reuses
     // the id would be traced.
-    if tid != tgid {
+    if followed && tid != tgid {
         let _ = TRACED.remove(&tid);
     }
-    if group_dead {
+    if followed && group_dead {
         let _ = TRACED.remove(&tgid);
     }
     tell(

@@ -38,8 +38,12 @@ pub enum DecodeError {
 /// A follow-mode record: a task of a followed process started or ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskChange {
-    /// `parent` (a thread id) started task `child` (a process or a thread).
-    Fork { parent: u32, child: u32 },
+    /// Thread `parent` of process `parent_pid` started task `child` (a process or a thread).
+    Fork {
+        parent: u32,
+        parent_pid: u32,
+        child: u32,
+    },
     /// Task `tid` of process `pid` ended; `process_gone` when it was the last of its process.
     Exit {
         pid: u32,
@@ -63,6 +67,7 @@ pub fn task_change(bytes: &[u8]) -> Option<TaskChange> {
     Some(if kind == TASK_FORK {
         TaskChange::Fork {
             parent: raw.pid_tgid as u32,
+            parent_pid: (raw.pid_tgid >> 32) as u32,
             child: raw.child,
         }
     } else {

@@ -1,22 +1,59 @@
-//! Event filters shared by `trace` (and later clients): what to keep, checked in user space on
-//! decoded events and, where possible, pushed into the kernel programs' configuration.
+//! The one event filter of `trace`, the daemon's clients and `export`: what to keep, checked
+//! in user space on the [`Facts`] of a live or a logged event and, where possible, pushed into
+//! the kernel programs' configuration.
+//!
+//! `pids` keeps those processes and their descendants everywhere: the kernel follows forks for
+//! `trace`, the daemon knows every fork on the host, `export` follows each event's `ppid`.
 
 use std::collections::BTreeSet;
 
 use dualstack_common::{Syscall, TraceConfig, COMM_LEN};
 
-use crate::{model::Event, sockaddr};
+use crate::{schema::EventLine, sockaddr};
 
 /// What a user asked to see. Empty fields keep everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// Processes (tgids) to follow, with their descendants. Applied by the kernel in follow mode.
+    /// Processes (tgids) to keep, with their descendants.
     pub pids: BTreeSet<u32>,
     pub comm: Option<String>,
     pub port: Option<u16>,
     pub family: Option<u16>,
     pub syscalls: BTreeSet<Syscall>,
     pub failed_only: bool,
+}
+
+/// What a filter looks at in an event, live or logged.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub pid: u32,
+    /// The process's known ancestors, nearest first.
+    pub ancestors: &'a [u32],
+    pub comm: &'a str,
+    pub syscall: Syscall,
+    pub failed: bool,
+    pub family: Option<u16>,
+    /// The address argument's port, the socket's bound port, the kernel's local port.
+    pub ports: [Option<u16>; 3],
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of a logged event; `ancestors` as far as the log told them.
+    pub fn of_line(event: &'a EventLine<'a>, ancestors: &'a [u32]) -> Facts<'a> {
+        Facts {
+            pid: event.pid,
+            ancestors,
+            comm: &event.comm,
+            syscall: event.syscall,
+            failed: event.failed(),
+            family: event.family.as_deref().and_then(|f| parse_family(f).ok()),
+            ports: [
+                event.port,
+                event.socket.as_ref().and_then(|s| s.bound_port),
+                event.kernel.as_ref().and_then(|k| k.port),
+            ],
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -62,22 +99,28 @@ impl Filter {
         }
     }
 
-    /// Does `event` pass every filter but `pids` (which is applied by following processes)?
-    pub fn matches(&self, event: &Event) -> bool {
-        if self.failed_only && !event.ret.is_error() {
+    /// Does the event pass every filter?
+    pub fn matches(&self, event: &Facts<'_>) -> bool {
+        if !self.pids.is_empty()
+            && !self.pids.contains(&event.pid)
+            && !event.ancestors.iter().any(|a| self.pids.contains(a))
+        {
             return false;
         }
-        if !self.syscalls.is_empty() && !self.syscalls.contains(&event.syscall()) {
+        if self.failed_only && !event.failed {
             return false;
         }
-        if self.comm.as_ref().is_some_and(|c| *c != event.comm) {
+        if !self.syscalls.is_empty() && !self.syscalls.contains(&event.syscall) {
             return false;
         }
-        if self.family.is_some_and(|f| event.family() != Some(f)) {
+        if self.comm.as_ref().is_some_and(|c| c != event.comm) {
+            return false;
+        }
+        if self.family.is_some_and(|f| event.family != Some(f)) {
             return false;
         }
         if let Some(port) = self.port {
-            return event.ports().any(|p| p == port);
+            return event.ports.contains(&Some(port));
         }
         true
     }

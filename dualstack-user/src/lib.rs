@@ -1,33 +1,35 @@
 //! dualstack: trace the socket lifecycle with eBPF and tell what each listener accepts.
 //!
-//! Data flow: [`loader`] attaches the kernel programs; [`reader`] takes records from their ring
-//! buffer; [`decode`] turns bytes into a [`model::Event`]; [`filter`] keeps what the user asked
-//! for; [`enrich`] adds each listener's [`verdict`] and [`holder`] names who holds a refused
-//! port; [`format`] writes strace text or JSON; [`cli`] wires it into commands.
-//! [`btf`] finds, in the running kernel's BTF, the struct offsets the kernel programs read.
-//! [`snapshot`] lists the listening sockets of every network namespace without eBPF
-//! (`listeners`). [`daemon`] serves the events to many clients and writes them through
-//! [`sink`] (the rotated event log); [`export`] reads that log back.
+//! The data flow, floor by floor (each module imports only from the floors below it):
+//! - [`host`], [`schema`], [`sockaddr`], [`clock`]: facts of this host, the JSON schema, plain
+//!   types. They import nothing of dualstack (but `schema` the syscall names).
+//! - [`kernel`]: loads and attaches the kernel programs (offsets from the running kernel's
+//!   BTF), reads their ring buffer, sweeps their socket map.
+//! - [`decode`] turns ring-buffer bytes into a [`model::Event`]; [`filter`] is the one
+//!   filter of every command; [`verdict`] says what a socket accepts.
+//! - [`snapshot`] lists the listening sockets of every network namespace (`listeners`).
+//! - [`format`]: renderings (strace text, table rows, `listeners` rows).
+//! - [`pipeline`]: an event becomes a [`pipeline::Record`] (ancestry, verdict, port holder)
+//!   that renders itself: the one path of `trace`, the daemon and the tests.
+//! - [`outputs`]: where records go: the terminal, the daemon's client queues, the event log.
+//! - [`daemon`] wires the outputs for many clients; [`export`] reads the event log back.
+//!
+//! The command line is the binary's (src/cli), not the library's.
 
-pub mod btf;
-pub mod cli;
 pub mod clock;
 pub mod daemon;
 pub mod decode;
-pub mod enrich;
-pub mod error;
 pub mod export;
 pub mod filter;
 pub mod format;
 #[cfg(test)]
 mod fuzz;
-pub mod holder;
-pub mod loader;
+pub mod host;
+pub mod kernel;
 pub mod model;
-pub mod netns_default;
-pub mod reader;
-pub mod sink;
+pub mod outputs;
+pub mod pipeline;
+pub mod schema;
 pub mod snapshot;
 pub mod sockaddr;
-pub mod sweep;
 pub mod verdict;

@@ -1,7 +1,10 @@
-//! The `dualstack` binary: parses the command line and hands over to the library.
+//! The `dualstack` binary: parses the command line (src/cli, one module per command) and hands
+//! over to the library.
+
+mod cli;
 
 use clap::Parser;
-use dualstack::cli::{daemon, export, listeners, stream, trace, Cli, Command};
+use cli::{daemon, export, listeners, stream, trace, Cli, Command};
 
 fn main() {
     let cli = Cli::parse();

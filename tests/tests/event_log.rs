@@ -10,7 +10,7 @@ mod event_lines;
 
 use std::{fs, path::Path, time::Duration};
 
-use dualstack::sink::event_log::{naming, EventLog, LogPolicy};
+use dualstack::outputs::event_log::{naming, EventLog, LogPolicy};
 use event_lines::{known_lines, Spec};
 use tests::{dualstack, run, Output, TempDir};
 

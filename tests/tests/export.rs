@@ -18,8 +18,8 @@ use std::{
 };
 
 use dualstack::{
-    format::json,
-    sink::event_log::{naming, EventLog, LogPolicy},
+    outputs::event_log::{naming, EventLog, LogPolicy},
+    schema,
 };
 use event_lines::known_lines;
 use tests::{dualstack, dualstack_bin, run, Output, TempDir};
@@ -199,7 +199,7 @@ fn lost_records_are_kept_in_json_and_reported_in_other_formats() {
     let dir = TempDir::new("export-lost");
     let (_, lines) = known_lines(2);
     let mut lost = Vec::new();
-    json::lost_record(&mut lost, 5, "kernel ring buffer full");
+    schema::write_lost(&mut lost, 5, schema::REASON_KERNEL);
     let lost = String::from_utf8(lost).expect("UTF-8");
     let path = dir.join("events.jsonl");
     let content = format!("{}{lost}{}", lines[0], lines[1]);

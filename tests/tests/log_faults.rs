@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use dualstack::sink::event_log::naming;
+use dualstack::outputs::event_log::naming;
 use serde_json::Value;
 use tests::{
     daemon::{wait_until, Daemon, Workload},

@@ -3,21 +3,114 @@
 
 use clap::Args;
 
-use crate::daemon::{self, config::DaemonOptions};
+use std::path::PathBuf;
+
+use dualstack::daemon::{
+    self,
+    config::{self, DaemonOptions},
+};
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
     #[command(flatten)]
-    pub options: DaemonOptions,
+    pub options: DaemonFlags,
     /// Check the options (paths, group, addresses, token file) without loading anything, print
     /// "configuration ok" and exit 0; else print the reason and exit 1.
     #[arg(long)]
     pub check_config: bool,
 }
 
+/// `dualstack daemon` options on the command line.
+#[derive(Clone, Debug, Args)]
+pub struct DaemonFlags {
+    /// Unix socket to serve events on (created mode 0600, or 0660 with --socket-group).
+    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// Let members of this group connect to the socket (mode 0660).
+    #[arg(long, value_name = "NAME")]
+    pub socket_group: Option<String>,
+    /// Also serve clients over TCP on ADDR (PORT or HOST:PORT; no host means 127.0.0.1).
+    /// Needs --token-file.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// File holding the token TCP clients must send in their first line.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (PORT or HOST:PORT; no host means
+    /// 127.0.0.1).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// File holding the bearer token scrapers must send (`Authorization: Bearer TOKEN`); may
+    /// be the --token-file.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Add per-client series to the metrics, labelled with each client's id, transport and
+    /// peer (its pid, uid and gid, or its address).
+    #[arg(long)]
+    pub metrics_client_labels: bool,
+    /// Accept a token file that its group or other users can read (else refused).
+    #[arg(long)]
+    pub allow_open_token: bool,
+    /// Lines each client may have waiting; beyond that the client loses events (and is told).
+    #[arg(long, value_name = "LINES", default_value_t = 4096)]
+    pub client_queue: usize,
+    /// Clients served at once; more are refused with an error line.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_clients: usize,
+    /// Directory of the event log (every event, JSON Lines).
+    #[arg(long, value_name = "DIR", default_value = config::DEFAULT_LOG_DIR)]
+    pub log_dir: PathBuf,
+    /// Rotate the event log file when it reaches this size, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub log_max_mib: u64,
+    /// Rotate the event log file when it is this old: 30s, 15m, 12h, 7d, or 0 for never.
+    #[arg(long, value_name = "AGE", default_value = "1d")]
+    pub log_max_age: String,
+    /// Rotated event log files to keep.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub log_keep: u32,
+    /// Do not write the event log.
+    #[arg(long)]
+    pub no_log: bool,
+    /// Kernel BTF to resolve struct offsets from, or `none`.
+    #[arg(long, value_name = "PATH|none", default_value = dualstack::kernel::loader::KERNEL_BTF)]
+    pub btf: String,
+    /// Size of the kernel's event ring buffer, in MiB (a power of two).
+    #[arg(long, default_value_t = 16)]
+    pub ring_mib: u32,
+    /// Sockets whose state (family, options, bound address) the kernel keeps at once.
+    #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
+    pub max_sockets: u32,
+}
+
+impl From<DaemonFlags> for DaemonOptions {
+    fn from(f: DaemonFlags) -> DaemonOptions {
+        DaemonOptions {
+            socket: f.socket,
+            socket_group: f.socket_group,
+            listen: f.listen,
+            token_file: f.token_file,
+            metrics: f.metrics,
+            metrics_token_file: f.metrics_token_file,
+            metrics_client_labels: f.metrics_client_labels,
+            allow_open_token: f.allow_open_token,
+            client_queue: f.client_queue,
+            max_clients: f.max_clients,
+            log_dir: f.log_dir,
+            log_max_mib: f.log_max_mib,
+            log_max_age: f.log_max_age,
+            log_keep: f.log_keep,
+            no_log: f.no_log,
+            btf: f.btf,
+            ring_mib: f.ring_mib,
+            max_sockets: f.max_sockets,
+        }
+    }
+}
+
 /// Runs `dualstack daemon`; returns the process exit code.
 pub async fn run(args: DaemonArgs) -> anyhow::Result<i32> {
-    let config = args.options.check()?;
+    let config = DaemonOptions::from(args.options).check()?;
     if args.check_config {
         for warning in &config.warnings {
             eprintln!("dualstack: warning: {warning}");

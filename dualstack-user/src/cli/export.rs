@@ -12,10 +12,30 @@ use std::{
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::{
-    cli::filter_args::FilterArgs,
-    export::{export, ExportFormat, ExportOptions},
-};
+use dualstack::export::{export, ExportFormat, ExportOptions};
+
+use crate::cli::filter_args::FilterArgs;
+
+/// What export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The strace line of each event, with `[pid N]` when the events come from several tasks.
+    Strace,
+    /// Each event line exactly as logged.
+    Json,
+    /// A header and one row per event.
+    Csv,
+}
+
+impl From<Format> for ExportFormat {
+    fn from(format: Format) -> ExportFormat {
+        match format {
+            Format::Strace => ExportFormat::Strace,
+            Format::Json => ExportFormat::Json,
+            Format::Csv => ExportFormat::Csv,
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
@@ -42,8 +62,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub filters: FilterArgs,
     /// Output format.
-    #[arg(short = 'f', long, value_enum, default_value_t = ExportFormat::Strace)]
-    pub format: ExportFormat,
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Strace)]
+    pub format: Format,
 }
 
 /// Runs `dualstack export`; returns the process exit code.
@@ -57,7 +77,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
         }
     };
     let options = ExportOptions {
-        format: args.format,
+        format: args.format.into(),
         filter,
     };
     raise_open_file_limit();
@@ -106,7 +126,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<i32> {
     Ok(1)
 }
 
-/// Every input file is opened before the first is read (see [`crate::export::input::expand`]),
+/// Every input file is opened before the first is read (see [`dualstack::export::input::expand`]),
 /// and a log may keep thousands of rotated files: the soft limit on open files (often 1024) is
 /// raised to the hard one. When that fails, files past the limit are reported unreadable.
 fn raise_open_file_limit() {

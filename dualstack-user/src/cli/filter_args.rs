@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use clap::Args;
 
-use crate::filter::{parse_family, parse_syscall, Filter};
+use dualstack::filter::{parse_family, parse_syscall, Filter};
 
 #[derive(Debug, Args)]
 pub struct FilterArgs {

@@ -6,7 +6,7 @@ use std::io::{self, Write as _};
 use anyhow::{bail, Context as _};
 use clap::Args;
 
-use crate::{
+use dualstack::{
     format::{listeners_json, listeners_table},
     snapshot::{
         self,

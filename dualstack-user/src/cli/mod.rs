@@ -7,7 +7,6 @@ pub mod followed;
 pub mod listeners;
 pub mod stream;
 pub mod trace;
-pub mod trace_writer;
 
 use clap::{Parser, Subcommand};
 

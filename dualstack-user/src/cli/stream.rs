@@ -3,14 +3,12 @@
 //! (in JSON they also stay in the stream). Ctrl-C ends it with status 0.
 
 use std::{
-    fmt::Write as _,
     io::{self, Write as _},
     path::{Path, PathBuf},
 };
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use serde_json::{json, Map, Value};
 use tokio::{
     io::{
         AsyncBufRead, AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader,
@@ -19,10 +17,13 @@ use tokio::{
     signal::unix::{signal, SignalKind},
 };
 
-use crate::{
-    cli::filter_args::FilterArgs,
+use dualstack::{
     daemon::config::{parse_address, DEFAULT_SOCKET},
+    format::table,
+    schema::{request::NameOrNumber, FilterLine, Line, OneOrMany, RequestLine},
 };
+
+use crate::cli::filter_args::FilterArgs;
 
 /// How `stream` prints events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,35 +58,25 @@ impl StreamArgs {
     /// The first line sent to the daemon.
     pub fn request(&self, token: Option<&str>) -> anyhow::Result<String> {
         let f = self.filters.filter()?;
-        let mut filter = Map::new();
-        if !f.pids.is_empty() {
-            filter.insert("pid".into(), json!(f.pids));
-        }
-        if let Some(comm) = &f.comm {
-            filter.insert("comm".into(), json!(comm));
-        }
-        if let Some(port) = f.port {
-            filter.insert("port".into(), json!(port));
-        }
-        if let Some(family) = f.family {
-            filter.insert("family".into(), json!(family));
-        }
-        if !f.syscalls.is_empty() {
-            let names: Vec<&str> = f.syscalls.iter().map(|s| s.name()).collect();
-            filter.insert("syscall".into(), json!(names));
-        }
-        if f.failed_only {
-            filter.insert("failed".into(), json!(true));
-        }
+        let filter = FilterLine {
+            pid: (!f.pids.is_empty()).then(|| OneOrMany::Many(f.pids.into_iter().collect())),
+            comm: f.comm,
+            port: f.port,
+            family: f.family.map(NameOrNumber::Number),
+            syscall: (!f.syscalls.is_empty())
+                .then(|| OneOrMany::Many(f.syscalls.iter().map(|s| s.name().to_owned()).collect())),
+            failed: f.failed_only.then_some(true),
+        };
         let format = match self.format {
             StreamFormat::Strace => "strace",
             StreamFormat::Json | StreamFormat::Table => "json",
         };
-        let mut request = json!({ "filter": filter, "format": format });
-        if let Some(token) = token {
-            request["token"] = json!(token);
-        }
-        Ok(request.to_string())
+        let request = RequestLine {
+            token: token.map(str::to_owned),
+            filter,
+            format: Some(format.to_owned()),
+        };
+        Ok(request.to_line().trim_end().to_owned())
     }
 }
 
@@ -144,7 +135,7 @@ async fn print_stream<S: AsyncRead + AsyncWrite + Unpin>(
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if format == StreamFormat::Table {
-        writeln!(out, "{}", table_header())?;
+        writeln!(out, "{}", table::header())?;
     }
     let mut line = Vec::new();
     let mut overlong = 0u64;
@@ -267,25 +258,19 @@ enum Shown {
 }
 
 fn show(line: &str, format: StreamFormat) -> Shown {
-    let record: Option<Value> = line
-        .starts_with('{')
-        .then(|| serde_json::from_str(line).ok())
-        .flatten();
-    let kind = record.as_ref().and_then(|r| r["type"].as_str());
-    match (kind, format) {
-        (Some("error"), _) => Shown::Error(
-            record
-                .as_ref()
-                .and_then(|r| r["message"].as_str())
-                .unwrap_or("(no message)")
-                .to_owned(),
-        ),
-        (Some("lost"), f) => {
-            let r = record.as_ref().map_or(&Value::Null, |r| r);
+    // strace lines pass through; only the daemon's own records start with `{`.
+    let record = if line.starts_with('{') {
+        Line::parse(line.as_bytes()).ok()
+    } else {
+        None
+    };
+    match (record, format) {
+        (Some(Line::Error(e)), _) => Shown::Error(e.message.into_owned()),
+        (Some(Line::Lost(lost)), f) => {
             let note = format!(
                 "{} events lost: {}",
-                r["count"].as_u64().unwrap_or(0),
-                r["reason"].as_str().unwrap_or("unknown reason")
+                lost.count,
+                lost.reason.as_deref().unwrap_or("unknown reason")
             );
             if f == StreamFormat::Json {
                 Shown::Both(line.to_owned(), note)
@@ -293,119 +278,14 @@ fn show(line: &str, format: StreamFormat) -> Shown {
                 Shown::Note(note)
             }
         }
-        (Some("event"), StreamFormat::Table) => {
-            Shown::Line(table_row(record.as_ref().unwrap_or(&Value::Null)))
-        }
+        (Some(Line::Event(event)), StreamFormat::Table) => Shown::Line(table::row(&event)),
         _ => Shown::Line(line.to_owned()),
     }
-}
-
-const COLUMNS: [(&str, usize); 11] = [
-    ("TIME", 15),
-    ("PID", 7),
-    ("COMM", 15),
-    ("SYSCALL", 10),
-    ("FD", 4),
-    ("RET", 13),
-    ("FAMILY", 10),
-    ("ADDRESS", 25),
-    ("PORT", 5),
-    ("V6ONLY", 6),
-    ("ACCEPTS", 0),
-];
-
-fn table_header() -> String {
-    join_columns(COLUMNS.iter().map(|(name, _)| (*name).to_owned()))
-}
-
-/// One event as a table row (UTC time of day).
-fn table_row(r: &Value) -> String {
-    let text = |v: &Value| match v {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let time = r["time"]
-        .as_str()
-        .and_then(|t| t.split_once('T'))
-        .map_or_else(
-            || "-".to_owned(),
-            |(_, t)| t.trim_end_matches('Z').to_owned(),
-        );
-    let ret = match r["errno"].as_str() {
-        Some(errno) => errno.to_owned(),
-        None => text(&r["ret"]),
-    };
-    let v6only = match r["v6only"].as_bool() {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "-",
-    };
-    join_columns([
-        time,
-        text(&r["pid"]),
-        text(&r["comm"]),
-        text(&r["syscall"]),
-        text(&r["fd"]),
-        ret,
-        text(&r["family"]),
-        text(&r["address"]),
-        text(&r["port"]),
-        v6only.to_owned(),
-        text(&r["verdict"]["accepts"]),
-    ])
-}
-
-fn join_columns(values: impl IntoIterator<Item = String>) -> String {
-    let mut line = String::new();
-    for ((_, width), value) in COLUMNS.iter().zip(values) {
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        let _ = write!(line, "{value:<width$}");
-    }
-    line.trim_end().to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn table_rows_line_up_with_the_header() {
-        let r: Value = serde_json::from_str(
-            r#"{"type":"event","time":"2026-11-28T20:01:02.123456Z","pid":20871,"tid":20871,
-                "comm":"python3","syscall":"listen","fd":3,"ret":0,"errno":null,
-                "family":"AF_INET6","address":"::","port":1521,"v6only":false,
-                "verdict":{"accepts":"IPv4+IPv6"}}"#,
-        )
-        .unwrap();
-        let row = table_row(&r);
-        let header = table_header();
-        assert!(row.starts_with("20:01:02.123456 20871   python3"), "{row}");
-        assert!(row.ends_with(" no     IPv4+IPv6"), "{row}");
-        assert_eq!(row.find("listen"), header.find("SYSCALL"));
-        assert_eq!(row.find("AF_INET6"), header.find("FAMILY"));
-        assert_eq!(row.find("1521"), header.find("PORT"));
-    }
-
-    #[test]
-    fn failed_calls_show_the_errno_and_unknowns_a_dash() {
-        let r: Value = serde_json::from_str(
-            r#"{"type":"event","time":"x","pid":1,"comm":"a","syscall":"socket","fd":null,
-                "ret":-1,"errno":"EACCES","family":null,"address":null,"port":null,"v6only":null,
-                "verdict":null}"#,
-        )
-        .unwrap();
-        let cells: Vec<String> = table_row(&r)
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        assert_eq!(
-            cells,
-            ["-", "1", "a", "socket", "-", "EACCES", "-", "-", "-", "-", "-"]
-        );
-    }
 
     #[test]
     fn control_records() {
@@ -471,13 +351,13 @@ mod tests {
             token_file: None,
         };
         let line = args.request(Some("t")).unwrap();
-        let parsed = crate::daemon::protocol::parse_request(line.as_bytes()).unwrap();
+        let parsed = dualstack::daemon::protocol::parse_request(line.as_bytes()).unwrap();
         assert_eq!(parsed.token.as_deref(), Some("t"));
         assert_eq!(parsed.selection.filter.port, Some(22));
         assert_eq!(parsed.selection.filter.syscalls.len(), 2);
         assert_eq!(
             parsed.selection.format,
-            crate::daemon::protocol::WireFormat::Json
+            dualstack::daemon::protocol::WireFormat::Json
         );
     }
 }

@@ -12,29 +12,32 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::{
-    cli::{
-        filter_args::FilterArgs,
-        followed::{descendants, task_alive, tgid_of, Followed},
-        trace_writer::{Chunk, Finish, OutputWriter},
-    },
+use dualstack::{
     clock::Clock,
     decode::{decode, task_change},
-    enrich::{host_bindv6only, Notes},
     filter::Filter,
-    format::{
-        json,
-        strace::{self, Leader, Resolve},
-        Format,
+    format::strace::Leader,
+    host::process::{descendants, task_alive, tgid_of},
+    kernel::{
+        loader::{KernelCounters, LoadOptions, Probes},
+        reader::EventReader,
+        sweep::SocketSweep,
     },
-    holder::HolderFinder,
-    loader::{KernelCounters, LoadOptions, Probes},
-    model::{Event, KernelView},
-    netns_default::NetnsDefaults,
-    reader::EventReader,
-    sockaddr::SockAddr,
-    sweep::SocketSweep,
+    outputs::terminal::{Chunk, Finish, OutputWriter},
+    pipeline::{Pipeline, Record},
+    schema::write_lost,
 };
+
+use crate::cli::{filter_args::FilterArgs, followed::Followed};
+
+/// Output formats of `trace`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines identical to strace's.
+    Strace,
+    /// JSON Lines with a stable schema.
+    Json,
+}
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {
@@ -55,7 +58,7 @@ pub struct TraceArgs {
     pub output: Option<PathBuf>,
     /// Kernel BTF to resolve struct offsets from, or `none` to read nothing from kernel sockets
     /// (V6ONLY and verdicts are then inferred from the calls seen).
-    #[arg(long, value_name = "PATH|none", default_value = crate::loader::KERNEL_BTF)]
+    #[arg(long, value_name = "PATH|none", default_value = dualstack::kernel::loader::KERNEL_BTF)]
     pub btf: String,
     /// Size of the kernel's event ring buffer, in MiB (a power of two).
     #[arg(long, default_value_t = 16)]
@@ -76,11 +79,13 @@ pub struct TraceArgs {
 
 /// Formats events to the output and counts what happened.
 struct TraceOutput {
+    /// What user space checks (the kernel follows the processes: `pids` is its job).
     filter: Filter,
     format: Format,
     timestamps: bool,
     leader: LeaderRule,
     clock: Clock,
+    pipeline: Pipeline,
     text: String,
     bytes: Vec<u8>,
     /// Events formatted into `bytes`.
@@ -88,12 +93,6 @@ struct TraceOutput {
     decode_errors: u64,
     /// Append notes to strace lines (--verdicts).
     annotate: bool,
-    /// `net.ipv6.bindv6only` of this netns, for events whose kernel state was not read.
-    host_bindv6only: Option<bool>,
-    /// ... and of the traced processes' namespaces, read once each.
-    netns_defaults: NetnsDefaults,
-    /// Names the socket holding the port of a bind refused with EADDRINUSE.
-    holders: HolderFinder,
     /// Follow mode: the live tasks, kept in order with the calls.
     followed: Option<Followed>,
     /// What was last said of the kernel's counters.
@@ -108,37 +107,24 @@ enum LeaderRule {
     WhileSeveral,
 }
 
-pub(crate) fn ifname(index: u32) -> Option<String> {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: buf has IF_NAMESIZE bytes as if_indextoname requires.
-    let name = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
-    if name.is_null() {
-        return None;
-    }
-    // SAFETY: on success buf holds a NUL-terminated name.
-    Some(
-        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
-            .to_string_lossy()
-            .into_owned(),
-    )
-}
-
 impl TraceOutput {
-    fn new(args: &TraceArgs, filter: Filter, following: bool, followed: Option<Followed>) -> Self {
+    fn new(args: &TraceArgs, filter: &Filter, following: bool, followed: Option<Followed>) -> Self {
+        let clock = Clock::now();
         TraceOutput {
-            filter,
+            filter: Filter {
+                pids: std::collections::BTreeSet::new(),
+                ..filter.clone()
+            },
             format: args.format,
             timestamps: args.timestamps,
             leader: leader_rule(args, following),
-            clock: Clock::now(),
+            clock,
+            pipeline: Pipeline::new(clock),
             text: String::new(),
             bytes: Vec::with_capacity(1 << 16),
             events_in_bytes: 0,
             decode_errors: 0,
             annotate: args.verdicts,
-            host_bindv6only: host_bindv6only(),
-            netns_defaults: NetnsDefaults::default(),
-            holders: HolderFinder::default(),
             followed,
             reported: KernelCounters::default(),
         }
@@ -149,11 +135,15 @@ impl TraceOutput {
             if let Some(followed) = &mut self.followed {
                 followed.apply(change);
             }
+            self.pipeline.task(change);
             return;
         }
         match decode(record) {
-            Ok(event) if self.filter.matches(&event) => self.write(&event),
-            Ok(_) => {}
+            Ok(event) => {
+                if let Some(record) = self.pipeline.record_if(event, &self.filter) {
+                    self.write(&record);
+                }
+            }
             Err(err) => {
                 self.decode_errors += 1;
                 if self.decode_errors == 1 {
@@ -163,7 +153,7 @@ impl TraceOutput {
         }
     }
 
-    fn write(&mut self, event: &Event) {
+    fn write(&mut self, record: &Record) {
         let leader = match self.leader {
             LeaderRule::Always(leader) => leader,
             LeaderRule::WhileSeveral => {
@@ -175,54 +165,22 @@ impl TraceOutput {
                 }
             }
         };
-        let time = self
-            .timestamps
-            .then(|| self.clock.strace_time(event.entered));
-        self.text.clear();
         match self.format {
             Format::Strace => {
-                strace::write_line(
-                    &mut self.text,
-                    event,
-                    leader,
-                    time.as_deref(),
-                    &Resolve { ifname: &ifname },
-                );
+                let time = self
+                    .timestamps
+                    .then(|| self.clock.strace_time(record.event.entered));
+                self.text.clear();
                 if self.annotate {
-                    let notes = self.notes(event);
-                    annotate(&mut self.text, event, &notes);
+                    record.write_annotated(&mut self.text, leader, time.as_deref());
+                } else {
+                    record.write_strace(&mut self.text, leader, time.as_deref());
                 }
                 self.bytes.extend_from_slice(self.text.as_bytes());
-                self.events_in_bytes += 1;
             }
-            Format::Json => {
-                strace::write_line(
-                    &mut self.text,
-                    event,
-                    Leader::None,
-                    None,
-                    &Resolve { ifname: &ifname },
-                );
-                let notes = self.notes(event);
-                json::write_event(&mut self.bytes, event, &notes, &self.clock, &self.text);
-                self.events_in_bytes += 1;
-            }
+            Format::Json => record.write_json(&mut self.bytes),
         }
-    }
-
-    fn notes(&mut self, event: &Event) -> Notes {
-        // Without the kernel's view, the default the socket took is that of its process's
-        // netns, which may not be the tracer's.
-        let default = match event.kernel {
-            KernelView::NoBtf => self
-                .netns_defaults
-                .of_process(event.pid)
-                .or(self.host_bindv6only),
-            _ => self.host_bindv6only,
-        };
-        let mut notes = Notes::of(event, default);
-        notes.holder = self.holders.find(event);
-        notes
+        self.events_in_bytes += 1;
     }
 
     /// Says on stderr what could not be shown in full.
@@ -233,11 +191,11 @@ impl TraceOutput {
                 self.decode_errors
             );
         }
-        if self.holders.skipped > 0 {
+        let skipped = self.pipeline.holders_skipped();
+        if skipped > 0 {
             eprintln!(
-                "dualstack: {} binds refused with EADDRINUSE were shown without their port's \
-                 holder (holders are looked up at most 10 times a second)",
-                self.holders.skipped
+                "dualstack: {skipped} binds refused with EADDRINUSE were shown without their \
+                 port's holder (holders are looked up at most 10 times a second)"
             );
         }
     }
@@ -249,7 +207,7 @@ impl TraceOutput {
         let lost = now.ring_full.saturating_sub(self.reported.ring_full);
         if lost > 0 {
             if self.format == Format::Json {
-                json::lost_record(&mut self.bytes, lost, "kernel ring buffer full");
+                write_lost(&mut self.bytes, lost, dualstack::schema::REASON_KERNEL);
             }
             eprintln!("dualstack: {lost} events lost: the kernel ring buffer was full (try a larger --ring-mib)");
         }
@@ -278,31 +236,6 @@ impl TraceOutput {
             bytes: std::mem::replace(&mut self.bytes, Vec::with_capacity(1 << 16)),
             events: std::mem::take(&mut self.events_in_bytes),
         }
-    }
-}
-
-/// Appends what dualstack knows to a strace line, before its newline: ` # ` and the verdict
-/// of a listener, or the holder of the port a bind was refused for.
-fn annotate(line: &mut String, event: &Event, notes: &Notes) {
-    let note = if let Some(verdict) = &notes.verdict {
-        let uncertain = if verdict.certain { "" } else { " (uncertain)" };
-        format!("{}{uncertain}", verdict.reason)
-    } else if let (Some(holder), Some(port)) = (
-        &notes.holder,
-        event.address().as_ref().and_then(SockAddr::port),
-    ) {
-        holder.sentence(port)
-    } else {
-        return;
-    };
-    let newline = line.ends_with('\n');
-    if newline {
-        line.pop();
-    }
-    line.push_str(" # ");
-    line.push_str(&note);
-    if newline {
-        line.push('\n');
     }
 }
 
@@ -395,7 +328,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         None if following => Some(Followed::attach(filter.pids.iter().copied())),
         None => None,
     };
-    let mut output = TraceOutput::new(&args, filter, following, followed);
+    let mut output = TraceOutput::new(&args, &filter, following, followed);
     let mut sweep = SocketSweep::new(args.max_sockets);
     let writer = OutputWriter::spawn(out).context("cannot start the output thread")?;
     let mut report = tokio::time::interval(Duration::from_secs(1));
@@ -574,7 +507,7 @@ fn start_followed(
     }
     // SAFETY: add_self_to_followed makes only async-signal-safe calls (getpid, bpf).
     unsafe {
-        cmd.pre_exec(move || crate::loader::add_self_to_followed(map_fd));
+        cmd.pre_exec(move || dualstack::kernel::loader::add_self_to_followed(map_fd));
     }
     let inner = tokio::process::Command::from(cmd)
         .spawn()

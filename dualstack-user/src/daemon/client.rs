@@ -31,12 +31,15 @@ use tokio::{
     time::Instant,
 };
 
-use crate::daemon::{
-    admission::{Refusal, RefusalLog, Source, WaitingRoom, WAITING_PLACES},
-    config::Token,
-    hub::{ClientShared, Control, Item},
-    metrics::Metrics,
-    protocol::{constant_time_eq, error_line, parse_request, Selection, MAX_FIRST_LINE},
+use crate::{
+    daemon::{
+        admission::{Refusal, RefusalLog, Source, WaitingRoom, WAITING_PLACES},
+        config::Token,
+        metrics::Metrics,
+        protocol::{constant_time_eq, error_line, parse_request, Selection, MAX_FIRST_LINE},
+    },
+    outputs::hub::{ClientShared, Control, Item},
+    pipeline::Record,
 };
 
 /// How long a silent Unix client waits before it gets the defaults (everything, JSON).
@@ -445,12 +448,24 @@ where
 {
     let mut out: VecDeque<Bytes> = VecDeque::new();
     let mut out_bytes = 0;
-    let push = |out: &mut VecDeque<Bytes>, out_bytes: &mut usize, item: Item| {
-        let line = match item {
-            Item::Line(line) => line,
-            Item::Undecided(p) if selection.matches(&p.event) => p.line(selection.format).clone(),
-            Item::Undecided(_) => return,
-        };
+    // The record whose port holder is still being looked up: what came before it is written
+    // first, then the writer waits for it (only this client waits: the hub goes on).
+    let mut waiting: Option<Arc<Record>> = None;
+    let wanted = |item: Item| match item {
+        Item::Record(r) => Some(r),
+        Item::Undecided(r) if selection.matches(&r) => Some(r),
+        Item::Undecided(_) => None,
+    };
+    let take = |out: &mut VecDeque<Bytes>,
+                out_bytes: &mut usize,
+                waiting: &mut Option<Arc<Record>>,
+                item: Item| {
+        let Some(record) = wanted(item) else { return };
+        if !record.is_settled() {
+            *waiting = Some(record);
+            return;
+        }
+        let line = selection.format.render(&record);
         *out_bytes += line.len();
         out.push_back(line);
     };
@@ -459,9 +474,9 @@ where
     loop {
         let mut closed = false;
         let mut caught_up = false;
-        while out_bytes < WRITE_BATCH && out.len() < WRITE_LINES {
+        while waiting.is_none() && out_bytes < WRITE_BATCH && out.len() < WRITE_LINES {
             match rx.try_recv() {
-                Ok(item) => push(&mut out, &mut out_bytes, item),
+                Ok(item) => take(&mut out, &mut out_bytes, &mut waiting, item),
                 Err(TryRecvError::Empty) => {
                     caught_up = true;
                     break;
@@ -487,12 +502,19 @@ where
             out_bytes = 0;
             continue;
         }
+        if let Some(record) = waiting.take() {
+            record.settled().await;
+            let line = selection.format.render(&record);
+            out_bytes += line.len();
+            out.push_back(line);
+            continue;
+        }
         if closed {
             return End::Shutdown;
         }
         tokio::select! {
             item = rx.recv() => match item {
-                Some(item) => push(&mut out, &mut out_bytes, item),
+                Some(item) => take(&mut out, &mut out_bytes, &mut waiting, item),
                 None => return End::Shutdown,
             },
             () = shared.wake.notified() => {}

@@ -13,8 +13,6 @@ use std::{
     time::Duration,
 };
 
-use clap::Args;
-
 pub const DEFAULT_SOCKET: &str = "/run/dualstack/events.sock";
 pub const DEFAULT_LOG_DIR: &str = "/var/log/dualstack";
 /// sizeof(sockaddr_un.sun_path) minus its terminating NUL.
@@ -22,66 +20,26 @@ const SUN_PATH_MAX: usize = 107;
 /// A token longer than this is a mistake (a wrong file), not a secret.
 const TOKEN_MAX: usize = 4096;
 
-/// `dualstack daemon` options, as given on the command line.
-#[derive(Clone, Debug, Args)]
+/// `dualstack daemon` options, as given (the binary's command line fills them in).
+#[derive(Clone, Debug)]
 pub struct DaemonOptions {
-    /// Unix socket to serve events on (created mode 0600, or 0660 with --socket-group).
-    #[arg(long, value_name = "PATH", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
-    /// Let members of this group connect to the socket (mode 0660).
-    #[arg(long, value_name = "NAME")]
     pub socket_group: Option<String>,
-    /// Also serve clients over TCP on ADDR (PORT or HOST:PORT; no host means 127.0.0.1).
-    /// Needs --token-file.
-    #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-    /// File holding the token TCP clients must send in their first line.
-    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Serve Prometheus metrics on http://ADDR/metrics (PORT or HOST:PORT; no host means
-    /// 127.0.0.1).
-    #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
-    /// File holding the bearer token scrapers must send (`Authorization: Bearer TOKEN`); may
-    /// be the --token-file.
-    #[arg(long, value_name = "FILE")]
     pub metrics_token_file: Option<PathBuf>,
-    /// Add per-client series to the metrics, labelled with each client's id, transport and
-    /// peer (its pid, uid and gid, or its address).
-    #[arg(long)]
     pub metrics_client_labels: bool,
-    /// Accept a token file that its group or other users can read (else refused).
-    #[arg(long)]
     pub allow_open_token: bool,
-    /// Lines each client may have waiting; beyond that the client loses events (and is told).
-    #[arg(long, value_name = "LINES", default_value_t = 4096)]
     pub client_queue: usize,
-    /// Clients served at once; more are refused with an error line.
-    #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_clients: usize,
-    /// Directory of the event log (every event, JSON Lines).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_LOG_DIR)]
     pub log_dir: PathBuf,
-    /// Rotate the event log file when it reaches this size, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub log_max_mib: u64,
-    /// Rotate the event log file when it is this old: 30s, 15m, 12h, 7d, or 0 for never.
-    #[arg(long, value_name = "AGE", default_value = "1d")]
     pub log_max_age: String,
-    /// Rotated event log files to keep.
-    #[arg(long, value_name = "N", default_value_t = 10)]
     pub log_keep: u32,
-    /// Do not write the event log.
-    #[arg(long)]
     pub no_log: bool,
-    /// Kernel BTF to resolve struct offsets from, or `none`.
-    #[arg(long, value_name = "PATH|none", default_value = crate::loader::KERNEL_BTF)]
     pub btf: String,
-    /// Size of the kernel's event ring buffer, in MiB (a power of two).
-    #[arg(long, default_value_t = 16)]
     pub ring_mib: u32,
-    /// Sockets whose state (family, options, bound address) the kernel keeps at once.
-    #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
     pub max_sockets: u32,
 }
 

@@ -14,7 +14,7 @@ use std::{
 
 use dualstack_common::Syscall;
 
-use crate::{daemon::hub::ClientShared, sink::event_log::LogStats};
+use crate::{outputs::event_log::LogStats, outputs::hub::ClientShared};
 
 /// Everything `/metrics` reports.
 #[derive(Debug, Default)]

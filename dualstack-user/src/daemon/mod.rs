@@ -3,30 +3,25 @@
 //! counted for Prometheus.
 //!
 //! ```text
-//! kernel ring -> hub (decode, format once per format) -+-> client queue -> client writer -> socket
-//!                                                      +-> client queue -> ...
-//!                                                      +-> log channel  -> log thread -> EventLog
+//! kernel ring -> pipeline (record) -> outputs::hub -+-> client queue -> client writer -> socket
+//!                                                   +-> client queue -> ...
+//!                                                   +-> log queue -> log thread -> event log
 //! metrics <- counters (atomics) <- hub, clients, log thread
 //! ```
 //! Every queue is bounded and filled with `try_send`: the hub never waits on a client or on
 //! the log, so a slow reader loses events for itself only, and is told how many.
 //!
 //! Modules: [`config`] (options, checked before anything is loaded), [`protocol`] (the first
-//! line a client sends), [`prepared`] (an event serialised at most once per format), [`hub`]
-//! (the fan-out), [`client`] (one connection), [`admission`] (TCP connections waiting for
-//! their token; refusals in the log), [`listen`] (Unix and TCP listeners), [`log`]
-//! (the event-log seam), [`metrics`] and [`http`] (Prometheus exposition), [`run`] (wiring
-//! and signals).
+//! line a client sends), [`client`] (one connection), [`admission`] (TCP connections waiting
+//! for their token; refusals in the log), [`listen`] (Unix and TCP listeners), [`metrics`] and
+//! [`http`] (Prometheus exposition), [`run`] (wiring and signals).
 
 pub mod admission;
 pub mod client;
 pub mod config;
 pub mod http;
-pub mod hub;
 pub mod listen;
-pub mod log;
 pub mod metrics;
-pub mod prepared;
 pub mod protocol;
 pub mod run;
 
@@ -59,7 +54,7 @@ pub enum Error {
     #[error("event log: {0}")]
     Log(String),
     #[error(transparent)]
-    Probes(#[from] crate::error::Error),
+    Probes(#[from] crate::kernel::error::Error),
     #[error(transparent)]
     Io(#[from] io::Error),
 }

@@ -3,7 +3,7 @@
 //! A client may send one first line, e.g.
 //! `{"filter":{"pid":[1,2],"comm":"sshd","port":22,"family":"inet6","syscall":["bind","listen"],"failed":true},"format":"strace"}`
 //! (every field optional; TCP clients add `"token":"..."`), and then receives one line per
-//! event: the JSON record of `format::json`, or the strace line with a `[pid N] ` leader.
+//! event: its JSON record (`schema::EventLine`), or the strace line with a `[pid N] ` leader.
 //! Lines the daemon adds are JSON objects with a `type`: `lost` (`count`, `reason`) and
 //! `error` (`message`, after which the connection is closed) — in both formats, so that a
 //! strace client tells them apart by their leading `{`.
@@ -14,11 +14,11 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
-use serde::Deserialize;
 
 use crate::{
     filter::{parse_family, parse_syscall, Filter},
-    model::Event,
+    pipeline::Record,
+    schema::{request::NameOrNumber, OneOrMany, RequestLine},
 };
 
 /// The longest first line accepted.
@@ -36,18 +36,28 @@ pub enum WireFormat {
     Strace,
 }
 
+impl WireFormat {
+    /// `record`'s line in this format, made once per record and format; waits (blocking) for
+    /// a port holder's lookup if the record has one under way.
+    pub fn render(self, record: &Record) -> Bytes {
+        match self {
+            WireFormat::Json => record.json_bytes().clone(),
+            WireFormat::Strace => record.strace_bytes().clone(),
+        }
+    }
+}
+
 /// What a client receives: the events its filter keeps, in its format.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
-    /// `pids` here are exact process ids (tgids): the daemon follows no descendants.
+    /// `pids` keep those processes and their descendants.
     pub filter: Filter,
     pub format: WireFormat,
 }
 
 impl Selection {
-    pub fn matches(&self, event: &Event) -> bool {
-        (self.filter.pids.is_empty() || self.filter.pids.contains(&event.pid))
-            && self.filter.matches(event)
+    pub fn matches(&self, record: &Record) -> bool {
+        self.filter.matches(&record.facts())
     }
 }
 
@@ -72,56 +82,13 @@ pub enum RequestError {
     TooManyPids,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequest {
-    token: Option<String>,
-    #[serde(default)]
-    filter: RawFilter,
-    format: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFilter {
-    pid: Option<OneOrMany<u32>>,
-    comm: Option<String>,
-    port: Option<u16>,
-    family: Option<NameOrNumber>,
-    syscall: Option<OneOrMany<String>>,
-    failed: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T> OneOrMany<T> {
-    fn into_vec(self) -> Vec<T> {
-        match self {
-            OneOrMany::One(x) => vec![x],
-            OneOrMany::Many(v) => v,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NameOrNumber {
-    Name(String),
-    Number(u16),
-}
-
 /// Parses a client's first line; an empty line asks for the defaults (everything, JSON).
 pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
     let text = std::str::from_utf8(line).map_err(|_| RequestError::NotUtf8)?;
     if text.trim().is_empty() {
         return Ok(Request::default());
     }
-    let raw: RawRequest =
+    let raw: RequestLine =
         serde_json::from_str(text).map_err(|e| RequestError::Json(e.to_string()))?;
     let format = match raw.format.as_deref() {
         None | Some("json") => WireFormat::Json,
@@ -167,19 +134,12 @@ pub fn parse_request(line: &[u8]) -> Result<Request, RequestError> {
 
 /// `{"type":"error","message":...}` with its newline.
 pub fn error_line(message: &str) -> Bytes {
-    let mut out = Vec::with_capacity(message.len() + 40);
-    let record = serde_json::json!({ "type": "error", "message": message });
-    // Serialising a JSON value into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut out, &record);
-    out.push(b'\n');
-    Bytes::from(out)
+    Bytes::from(crate::schema::error_line(message))
 }
 
 /// `{"type":"lost","count":N,"reason":...}` with its newline.
 pub fn lost_line(count: u64, reason: &str) -> Bytes {
-    let mut out = Vec::with_capacity(80);
-    crate::format::json::lost_record(&mut out, count, reason);
-    Bytes::from(out)
+    Bytes::from(crate::schema::lost_line(count, reason))
 }
 
 /// Compares a secret without an early exit, so that the time taken does not tell how many

@@ -16,23 +16,18 @@ use tokio::{
 
 use crate::{
     clock::Clock,
-    daemon::{
-        client::ClientContext,
-        config::DaemonConfig,
-        http,
-        hub::{Control, Hub},
-        listen,
-        log::{open_event_log, LogHandle},
-        metrics::Metrics,
-        prepared::FormatContext,
-        Error,
+    daemon::{client::ClientContext, config::DaemonConfig, http, listen, metrics::Metrics, Error},
+    decode::{decode, task_change},
+    kernel::{
+        loader::{LoadOptions, Probes},
+        reader::EventReader,
+        sweep::SocketSweep,
     },
-    decode::decode,
-    enrich::host_bindv6only,
-    loader::{LoadOptions, Probes},
-    model::Event,
-    reader::EventReader,
-    sweep::SocketSweep,
+    outputs::{
+        event_log::handle::{open_event_log, LogHandle},
+        hub::{Control, Hub},
+    },
+    pipeline::{Pipeline, Record},
 };
 
 /// How often kernel drops are looked at.
@@ -84,7 +79,10 @@ struct Daemon {
     ctx: Option<Arc<ClientContext>>,
     alive_tx: Option<mpsc::Sender<()>>,
     alive_rx: mpsc::Receiver<()>,
-    batch: Vec<Event>,
+    /// Records made from the ring, every fork and exit of the host told to it (so that a
+    /// client's `pid` keeps descendants).
+    pipeline: Pipeline,
+    batch: Vec<Record>,
     reported_drops: u64,
     /// When kernel drops were last told: at most once a second, with the count since.
     drops_told: std::time::Instant,
@@ -110,12 +108,13 @@ impl Daemon {
             )),
             None => None,
         };
-        let options = LoadOptions {
+        let mut options = LoadOptions {
             ring_bytes: config.ring_bytes,
             btf: config.btf.clone(),
             max_sockets: config.max_sockets,
             ..LoadOptions::default()
         };
+        options.config.task_events = 1;
         let mut probes = Probes::load(&options)?;
         probes.spawn_log_pump();
         let reader = EventReader::new(probes.take_events()?)?;
@@ -159,14 +158,11 @@ impl Daemon {
             tasks.spawn(http::serve(listener, Arc::clone(&metrics), settings));
         }
         info!("serving events on {}", config.socket.display());
-        let context = FormatContext {
-            clock: Clock::now(),
-            host_bindv6only: host_bindv6only(),
-        };
         Ok(Daemon {
             probes,
             reader,
-            hub: Hub::new(Arc::clone(&metrics), log, context),
+            pipeline: Pipeline::new(Clock::now()).keep_lineage(),
+            hub: Hub::new(Arc::clone(&metrics), log),
             metrics,
             control_rx,
             tasks,
@@ -187,6 +183,7 @@ impl Daemon {
         let mut tick = tokio::time::interval(TICK);
         let metrics = &self.metrics;
         let batch = &mut self.batch;
+        let pipeline = &mut self.pipeline;
         loop {
             tokio::select! {
                 _ = signals.terminate.recv() => return Ok("SIGTERM"),
@@ -194,7 +191,7 @@ impl Daemon {
                 _ = signals.hangup.recv() => self.hub.reopen_log(),
                 Some(msg) = self.control_rx.recv() => self.hub.control(msg),
                 // A bounded batch: under a burst, signals, clients and the tick still get turns.
-                read = self.reader.read_some(READ_BATCH, |record| take(record, batch, metrics)) => {
+                read = self.reader.read_some(READ_BATCH, |record| take(record, pipeline, batch, metrics)) => {
                     read?;
                     self.hub.publish_all(batch).await;
                 }
@@ -228,8 +225,9 @@ impl Daemon {
         self.tasks.shutdown().await;
         self.socket_file = None;
         // Calls made just before the stop are already in the ring: hand them out too.
-        let (metrics, batch) = (&self.metrics, &mut self.batch);
-        self.reader.drain(|record| take(record, batch, metrics));
+        let (metrics, batch, pipeline) = (&self.metrics, &mut self.batch, &mut self.pipeline);
+        self.reader
+            .drain(|record| take(record, pipeline, batch, metrics));
         while let Ok(msg) = self.control_rx.try_recv() {
             self.hub.control(msg);
         }
@@ -253,10 +251,15 @@ impl Daemon {
     }
 }
 
-/// Decodes one kernel record into the batch, counting what cannot be decoded.
-fn take(record: &[u8], batch: &mut Vec<Event>, metrics: &Metrics) {
+/// Takes one kernel record: a fork or an exit to the pipeline's process tree, a call into the
+/// batch as a record; counts what cannot be decoded.
+fn take(record: &[u8], pipeline: &mut Pipeline, batch: &mut Vec<Record>, metrics: &Metrics) {
+    if let Some(change) = task_change(record) {
+        pipeline.task(change);
+        return;
+    }
     match decode(record) {
-        Ok(event) => batch.push(event),
+        Ok(event) => batch.push(pipeline.record(event)),
         Err(err) => {
             if metrics.decode_errors.fetch_add(1, Relaxed) == 0 {
                 warn!("undecodable event record: {err}");

@@ -4,30 +4,33 @@
 
 use std::fmt::Write as _;
 
-use super::record::EventFields;
+use crate::schema::EventLine;
 
 pub const HEADER: &str =
     "time,pid,tid,comm,syscall,fd,ret,errno,family,address,port,v6only,v6only_source,accepts,reason\n";
 
 /// Appends the row of `e`, with its newline.
-pub fn write_row(out: &mut String, e: &EventFields) {
-    let opt = |v: Option<String>| v.unwrap_or_default();
+pub fn write_row(out: &mut String, e: &EventLine<'_>) {
+    fn opt<T: ToString>(v: Option<T>) -> String {
+        v.map(|v| v.to_string()).unwrap_or_default()
+    }
+    let verdict = e.verdict.as_ref();
     let fields = [
-        e.time.clone(),
+        e.time.to_string(),
         e.pid.to_string(),
         e.tid.to_string(),
-        e.comm.clone(),
+        e.comm.to_string(),
         e.syscall.name().to_owned(),
-        opt(e.fd.map(|v| v.to_string())),
+        opt(e.fd),
         e.ret.to_string(),
-        opt(e.errno.clone()),
-        opt(e.family.clone()),
-        opt(e.address.clone()),
-        opt(e.port.map(|v| v.to_string())),
-        opt(e.v6only.map(|v| v.to_string())),
-        opt(e.v6only_source.clone()),
-        opt(e.accepts.clone()),
-        opt(e.reason.clone()),
+        opt(e.errno.as_deref()),
+        opt(e.family.as_deref()),
+        opt(e.address.as_deref()),
+        opt(e.port),
+        opt(e.v6only),
+        opt(e.v6only_source.as_deref()),
+        opt(verdict.map(|v| &*v.accepts)),
+        opt(verdict.map(|v| &*v.reason)),
     ];
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {

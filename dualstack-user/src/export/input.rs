@@ -17,7 +17,7 @@ use std::{
 
 use flate2::bufread::MultiGzDecoder;
 
-use crate::sink::event_log::naming::{self, Rotated};
+use crate::outputs::event_log::naming::{self, Rotated};
 
 /// The longest line read; event lines are a few hundred bytes.
 pub const MAX_LINE: usize = 1 << 20;

@@ -13,11 +13,11 @@
 //! when compressed data remains after it (a file truncated there gives no way to know). A
 //! `.gz` file that is empty or not gzip is an error, not an empty input. Lost-event records are
 //! passed through in JSON and reported on the diagnostics stream in the other formats; filters
-//! do not apply to them.
+//! do not apply to them. `--pid` keeps a process and its descendants, known from each event's
+//! `ppid` as the files are read.
 
 pub mod csv;
 pub mod input;
-pub mod record;
 
 use std::{
     fmt::Write as _,
@@ -25,17 +25,18 @@ use std::{
     path::PathBuf,
 };
 
-use self::{
-    input::{Input, LineReader, Next, OpenFile},
-    record::{EventFields, Record},
+use self::input::{Input, LineReader, Next, OpenFile};
+use crate::{
+    filter::{Facts, Filter},
+    pipeline::ProcessTree,
+    schema::{EventLine, Line},
 };
-use crate::filter::Filter;
 
 /// At most this many bad lines are reported one by one per file; the rest are counted.
 pub const MAX_REPORTS_PER_FILE: u64 = 1000;
 
 /// What export writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     /// The strace line of each event, with `[pid N]` when the events come from several tasks
     /// (see [`HOLD_BYTES`] for a long stretch of one task first).
@@ -105,6 +106,7 @@ pub fn export_inputs(
     let mut summary = Summary::default();
     let mut writer = Writer {
         options,
+        tree: ProcessTree::told(),
         leaders: Leaders::Holding {
             tid: None,
             lines: Vec::new(),
@@ -164,13 +166,15 @@ enum Leaders {
 
 struct Writer<'a> {
     options: &'a ExportOptions,
+    /// Who started whom, from the events' `ppid` as they are read.
+    tree: ProcessTree,
     leaders: Leaders,
     out: &'a mut dyn Write,
     text: String,
 }
 
 impl Writer<'_> {
-    fn event(&mut self, line: &[u8], newline: bool, event: &EventFields) -> io::Result<()> {
+    fn event(&mut self, line: &[u8], newline: bool, event: &EventLine<'_>) -> io::Result<()> {
         self.text.clear();
         match self.options.format {
             ExportFormat::Json => {
@@ -186,7 +190,7 @@ impl Writer<'_> {
         self.out.write_all(self.text.as_bytes())
     }
 
-    fn strace(&mut self, event: &EventFields) -> io::Result<()> {
+    fn strace(&mut self, event: &EventLine<'_>) -> io::Result<()> {
         let leader = match &mut self.leaders {
             Leaders::Several => true,
             Leaders::Single(tid) if *tid == event.tid => false,
@@ -206,7 +210,7 @@ impl Writer<'_> {
                 _ if *bytes + event.strace.len() < HOLD_BYTES => {
                     *tid = Some(event.tid);
                     *bytes += event.strace.len() + 1;
-                    lines.push(event.strace.clone());
+                    lines.push(event.strace.to_string());
                     return Ok(());
                 }
                 _ => {
@@ -220,6 +224,20 @@ impl Writer<'_> {
             },
         };
         self.strace_line(leader.then_some(event.tid), &event.strace)
+    }
+
+    /// Does the filter keep `event`? Its process's ancestry is learnt first.
+    fn keeps(&mut self, event: &EventLine<'_>) -> bool {
+        let filter = &self.options.filter;
+        if let Some(ppid) = event.ppid {
+            self.tree.learn(event.pid, ppid);
+        }
+        let ancestors = if filter.pids.is_empty() {
+            Vec::new()
+        } else {
+            self.tree.ancestors(event.pid)
+        };
+        filter.matches(&Facts::of_line(event, &ancestors))
     }
 
     fn strace_line(&mut self, leader: Option<u32>, strace: &str) -> io::Result<()> {
@@ -299,14 +317,16 @@ fn export_file(
             }
             Next::Line { number, newline } => (number, newline),
         };
-        match record::parse(&line) {
-            Ok(Record::Event(event)) => {
-                if event.matches(&writer.options.filter) {
+        match Line::parse(&line) {
+            Ok(Line::Event(event)) => {
+                if writer.keeps(&event) {
                     writer.event(&line, newline, &event)?;
                     summary.exported = summary.exported.saturating_add(1);
                 }
             }
-            Ok(Record::Lost { count, reason }) => {
+            Ok(Line::Error(_)) => report(number, "an error line, not an event record", diag),
+            Ok(Line::Lost(lost)) => {
+                let (count, reason) = (lost.count, lost.reason);
                 summary.lost_records = summary.lost_records.saturating_add(1);
                 // The count comes from the file: a corrupt one must not overflow the sum.
                 summary.lost_events = summary.lost_events.saturating_add(count);

@@ -13,18 +13,15 @@ use flate2::{write::GzEncoder, Compression};
 use super::{
     export, export_inputs,
     input::{self, Input},
-    record, ExportFormat, ExportOptions, Summary,
+    ExportFormat, ExportOptions, Summary,
 };
 use crate::{
     clock::Clock,
-    enrich::Notes,
     filter::Filter,
-    format::{
-        json,
-        strace::{self, Leader, Resolve},
-    },
     model::{Call, Errno, Event, KernelView, Return, SocketInfo, Syscall, UserBuf, UserRead},
-    sink::event_log::tests::Dir,
+    outputs::event_log::tests::Dir,
+    pipeline::Pipeline,
+    schema::Line,
     sockaddr::{SockAddr, AF_INET, AF_INET6},
 };
 
@@ -37,23 +34,11 @@ fn sockaddr(family: u16, port: u16) -> Vec<u8> {
 
 /// The JSON line the tracer writes for `event`.
 fn line_of(event: &Event) -> String {
-    let mut text = String::new();
-    strace::write_line(
-        &mut text,
-        event,
-        Leader::None,
-        None,
-        &Resolve { ifname: &|_| None },
-    );
-    let mut out = Vec::new();
     let clock = Clock::fixed(1_795_982_462_000_000_000);
-    json::write_event(
-        &mut out,
-        event,
-        &Notes::of(event, Some(false)),
-        &clock,
-        &text,
-    );
+    let mut out = Vec::new();
+    Pipeline::offline(clock, Some(false))
+        .record(event.clone())
+        .write_json(&mut out);
     String::from_utf8(out).unwrap()
 }
 
@@ -131,15 +116,16 @@ fn run(paths: &[&Path], format: ExportFormat, filter: Filter) -> (String, String
 #[test]
 fn a_logged_listen_parses_into_its_fields() {
     let line = line_of(&listen(42, 43, "sshd", 2222));
-    let record::Record::Event(e) = record::parse(line.as_bytes()).unwrap() else {
+    let Line::Event(e) = Line::parse(line.as_bytes()).unwrap() else {
         panic!("not an event: {line}");
     };
-    assert_eq!((e.pid, e.tid, e.comm.as_str()), (42, 43, "sshd"));
+    assert_eq!((e.pid, e.tid, &*e.comm), (42, 43, "sshd"));
     assert_eq!((e.syscall, e.fd, e.ret), (Syscall::Listen, Some(3), 0));
     assert_eq!(e.family.as_deref(), Some("AF_INET6"));
     assert_eq!((e.address.as_deref(), e.port), (Some("::"), Some(2222)));
-    assert_eq!(e.accepts.as_deref(), Some("IPv4+IPv6"));
-    assert!(e.reason.is_some() && !e.failed());
+    let verdict = e.verdict.as_ref().unwrap();
+    assert_eq!(&*verdict.accepts, "IPv4+IPv6");
+    assert!(!verdict.reason.is_empty() && !e.failed());
     assert!(e.strace.starts_with("listen(3, 128)"), "{}", e.strace);
 }
 
@@ -172,7 +158,7 @@ fn garbage_lines_are_skipped_with_a_reason() {
         (good[..good.len() / 2].to_owned(), "incomplete JSON"),
     ];
     for (text, want) in cases {
-        let reason = record::parse(text.as_bytes()).unwrap_err();
+        let reason = Line::parse(text.as_bytes()).unwrap_err();
         assert!(
             reason.contains(want),
             "{text:?}: {reason:?} should say {want:?}"
@@ -429,9 +415,9 @@ fn filters_select_what_trace_would_have_shown() {
 
 fn record_pids(out: &str) -> Vec<u32> {
     out.lines()
-        .map(|l| match record::parse(l.as_bytes()).unwrap() {
-            record::Record::Event(e) => e.pid,
-            record::Record::Lost { .. } => 0,
+        .map(|l| match Line::parse(l.as_bytes()).unwrap() {
+            Line::Event(e) => e.pid,
+            Line::Lost(_) | Line::Error(_) => 0,
         })
         .collect()
 }
@@ -462,7 +448,7 @@ fn strace_lines_get_a_pid_leader_only_when_several_tasks_logged() {
 fn lost_records_pass_through_json_and_are_reported_otherwise() {
     let dir = Dir::new("export-lost");
     let mut lost = Vec::new();
-    json::lost_record(&mut lost, 17, "kernel ring buffer full");
+    crate::schema::write_lost(&mut lost, 17, "kernel ring buffer full");
     let lost = String::from_utf8(lost).unwrap();
     let a = line_of(&close(1));
     let path = write_file(&dir.0, "events.jsonl", &format!("{a}{lost}{a}"));

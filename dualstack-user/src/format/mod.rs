@@ -1,18 +1,10 @@
-//! Output formats of events (strace text, JSON Lines) and of `listeners` (table, JSON Lines).
+//! Renderings: strace text of an event, the table row of a schema event, and `listeners`
+//! (table, JSON Lines). The JSON of an event is its schema line (see ../schema).
 
 pub mod errno;
-pub mod json;
 pub mod listeners_json;
 pub mod listeners_table;
 pub mod names;
 pub mod quote;
 pub mod strace;
-
-/// Output formats a user can choose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Lines identical to strace's.
-    Strace,
-    /// JSON Lines with a stable schema.
-    Json,
-}
+pub mod table;

@@ -40,6 +40,23 @@ pub fn quote_limited(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// `text` with control characters escaped (a comm may hold any byte, a newline too): what
+/// is printed as one line stays one line.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,7 +111,7 @@ proptest! {
         let bytes = task_bytes(&raw);
         let change = task_change(&bytes).expect("a valid task record is read");
         let want = if raw.kind == TASK_FORK {
-            TaskChange::Fork { parent: raw.pid_tgid as u32, child: raw.child }
+            TaskChange::Fork { parent: raw.pid_tgid as u32, parent_pid: (raw.pid_tgid >> 32) as u32, child: raw.child }
         } else {
             TaskChange::Exit {
                 pid: (raw.pid_tgid >> 32) as u32,

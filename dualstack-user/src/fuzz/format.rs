@@ -7,14 +7,13 @@ use proptest::prelude::*;
 use super::strategy;
 use crate::{
     clock::Clock,
-    daemon::prepared::{FormatContext, Prepared},
     decode::{decode, encode},
-    enrich::Notes,
-    export::{csv, record},
-    filter::Filter,
+    export::csv,
+    filter::{Facts, Filter},
     format::strace::{write_line, Leader, Resolve},
-    holder::Holder,
     model::Event,
+    pipeline::{Holder, Notes, Pipeline},
+    schema::Line,
     sockaddr::SockAddr,
     verdict::Verdict,
 };
@@ -75,28 +74,30 @@ pub fn write_everything(event: &Event, cx: &Context) {
         let _ = holder.sentence(port);
     }
     let _ = notes.verdict.as_ref().map(Verdict::label);
-    let _ = cx.filter.matches(event);
     let _ = event.ports().count();
     let _ = event.family();
     let _ = event.address().as_ref().map(SockAddr::ip_text);
 
-    let prepared = Prepared::new(
-        event.clone(),
-        cx.holder.clone(),
-        FormatContext {
-            clock,
-            host_bindv6only: cx.host_bindv6only,
-        },
-    );
-    assert_one_line("the daemon's strace line", prepared.strace());
-    let json = prepared.json();
+    let record = Pipeline::offline(clock, cx.host_bindv6only)
+        .record(event.clone())
+        .with_holder(cx.holder.clone());
+    let _ = cx.filter.matches(&record.facts());
+    assert_one_line("the daemon's strace line", record.strace_bytes());
+    let mut annotated = String::new();
+    record.write_annotated(&mut annotated, Leader::Bracket, Some(&stamp));
+    assert_one_line("the strace line with its verdict", annotated.as_bytes());
+    let json = record.json_bytes();
     assert_one_line("the JSON record", json);
     let value: serde_json::Value = serde_json::from_slice(json).expect("the JSON record parses");
     assert_eq!(value["type"], "event");
+    assert_one_line(
+        "the table row",
+        format!("{}\n", record.table_row()).as_bytes(),
+    );
 
     // What trace and the daemon write, export must read: a line it skipped would be lost.
-    let fields = match record::parse(json) {
-        Ok(record::Record::Event(fields)) => fields,
+    let fields = match Line::parse(json) {
+        Ok(Line::Event(fields)) => fields,
         other => panic!(
             "export cannot read {}: {other:?}",
             String::from_utf8_lossy(json)
@@ -105,7 +106,7 @@ pub fn write_everything(event: &Event, cx: &Context) {
     assert_eq!((fields.pid, fields.tid), (event.pid, event.tid));
     assert_eq!(fields.syscall, event.syscall());
     assert_eq!(fields.comm, event.comm);
-    let _ = fields.matches(&cx.filter);
+    let _ = cx.filter.matches(&Facts::of_line(&fields, &[]));
     let mut row = String::new();
     csv::write_row(&mut row, &fields);
     assert!(row.ends_with('\n'));

@@ -148,7 +148,9 @@ proptest! {
         if let Ok(request) = parse_request(line.as_bytes()) {
             prop_assert!(request.selection.filter.validate().is_ok());
             let event = decode(&encode(&raw)).expect("a valid record decodes");
-            let _ = request.selection.matches(&event);
+            let record = crate::pipeline::Pipeline::offline(crate::clock::Clock::fixed(0), None)
+                .record(event);
+            let _ = request.selection.matches(&record);
         }
     }
 }

@@ -11,7 +11,7 @@ use proptest::{collection::vec, prelude::*, sample::select};
 
 use crate::{
     filter::Filter,
-    holder::Holder,
+    pipeline::Holder,
     snapshot::{
         verify::{Outcome, Probe, Verification},
         Listener, Owner, Protocol,

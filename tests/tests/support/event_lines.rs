@@ -6,12 +6,8 @@ use std::time::Duration;
 
 use dualstack::{
     clock::Clock,
-    enrich::Notes,
-    format::{
-        json,
-        strace::{self, Leader, Resolve},
-    },
     model::{Call, Errno, Event, KernelView, Return, SocketInfo, UserBuf, UserRead},
+    pipeline::Pipeline,
     sockaddr::{SockAddr, AF_INET, AF_INET6},
 };
 
@@ -148,23 +144,11 @@ pub fn line(i: usize, spec: &Spec) -> String {
         tracking: dualstack::model::Tracking::Socket,
         kernel: KernelView::NotRead,
     };
-    let mut text = String::new();
-    strace::write_line(
-        &mut text,
-        &event,
-        Leader::None,
-        None,
-        &Resolve { ifname: &|_| None },
-    );
     let mut out = Vec::new();
     let clock = Clock::fixed(1_795_982_462_000_000_000);
-    json::write_event(
-        &mut out,
-        &event,
-        &Notes::of(&event, Some(false)),
-        &clock,
-        &text,
-    );
+    Pipeline::offline(clock, Some(false))
+        .record(event)
+        .write_json(&mut out);
     String::from_utf8(out).expect("the JSON writer writes UTF-8")
 }
 

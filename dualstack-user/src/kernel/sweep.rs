@@ -12,7 +12,7 @@ use std::{
 
 use dualstack_common::SockKey;
 
-use crate::{
+use crate::kernel::{
     error::Result,
     loader::{KernelCounters, Probes},
 };

@@ -4,13 +4,12 @@ use std::{net::SocketAddr, time::Duration};
 
 use serde_json::Value;
 
-use super::write_event;
 use crate::{
     clock::Clock,
-    enrich::Notes,
     model::{
         AddrLen, Call, Event, KernelSocket, KernelView, Return, SocketInfo, UserBuf, UserRead,
     },
+    pipeline::Pipeline,
     sockaddr::{SockAddr, AF_INET},
 };
 
@@ -60,13 +59,9 @@ fn accept(addr: UserBuf, addrlen: AddrLen, ret: i64) -> Event {
 
 fn record(event: &Event) -> Value {
     let mut out = Vec::new();
-    write_event(
-        &mut out,
-        event,
-        &Notes::default(),
-        &Clock::fixed(0),
-        "accept4(...)",
-    );
+    Pipeline::offline(Clock::fixed(0), None)
+        .record(event.clone())
+        .write_json(&mut out);
     serde_json::from_slice(&out).unwrap()
 }
 

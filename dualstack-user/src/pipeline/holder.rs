@@ -1,9 +1,11 @@
 //! Who holds the port a bind was refused for (EADDRINUSE): asked of the kernel (sock_diag) in
 //! the failing socket's own netns the moment the event arrives, while the holder still holds it.
+//! The lookup (a netns switch, a netlink dump, a /proc scan) runs off the caller's thread.
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
+    sync::{Arc, Condvar, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
@@ -67,27 +69,49 @@ const LOOKUPS_PER_SECOND: u32 = 10;
 /// Cached ports kept at most.
 const CACHE_MAX: usize = 1024;
 
-type PortKey = (u64, Protocol, u16);
+/// The netns, protocol and port a refused bind wanted.
+pub type PortKey = (u64, Protocol, u16);
 
-/// Finds holders for refused binds, with a short cache and a rate limit.
-#[derive(Default)]
+/// How a holder is found: [`lookup`], or a stand-in in tests.
+pub type LookupFn = fn(PortKey) -> Option<Holder>;
+
+/// Finds holders for refused binds, with a short cache and a rate limit. The lookups run on
+/// the runtime's blocking pool (inline without a runtime), never on the caller's thread: an
+/// event waits for its own holder, no other event does.
 pub struct HolderFinder {
-    cache: HashMap<PortKey, (Instant, Option<Holder>)>,
+    cache: HashMap<PortKey, (Instant, Arc<Lookup>)>,
     window: Option<Instant>,
     lookups: u32,
+    lookup: LookupFn,
     /// Refused binds left without a holder because of the rate limit.
     pub skipped: u64,
 }
 
+impl Default for HolderFinder {
+    fn default() -> Self {
+        HolderFinder::with_lookup(lookup)
+    }
+}
+
 impl HolderFinder {
-    /// The socket that blocks `event`'s bind, when it is a bind refused with EADDRINUSE and the
-    /// holder can still be found.
-    pub fn find(&mut self, event: &Event) -> Option<Holder> {
+    pub fn with_lookup(lookup: LookupFn) -> HolderFinder {
+        HolderFinder {
+            cache: HashMap::new(),
+            window: None,
+            lookups: 0,
+            lookup,
+            skipped: 0,
+        }
+    }
+
+    /// The holder of the port `event`'s bind was refused for, found or being found; None when
+    /// the event is no bind refused with EADDRINUSE, or the rate limit skips it.
+    pub fn find(&mut self, event: &Event) -> Option<Arc<Lookup>> {
         let key = refused_bind(event)?;
         let now = Instant::now();
-        if let Some((when, holder)) = self.cache.get(&key) {
+        if let Some((when, found)) = self.cache.get(&key) {
             if now.duration_since(*when) < CACHE_FOR {
-                return holder.clone();
+                return Some(Arc::clone(found));
             }
         }
         if self
@@ -102,18 +126,84 @@ impl HolderFinder {
             return None;
         }
         self.lookups += 1;
-        let holder = lookup(key);
+        let found = Arc::new(Lookup::default());
+        let run = self.lookup;
+        let filling = Arc::clone(&found);
+        let job = move || filling.set(run(key));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(job)),
+            Err(_) => job(),
+        }
         if self.cache.len() >= CACHE_MAX {
             self.cache.clear();
         }
-        self.cache.insert(key, (now, holder.clone()));
-        holder
+        self.cache.insert(key, (now, Arc::clone(&found)));
+        Some(found)
+    }
+}
+
+/// A holder lookup, done or under way.
+#[derive(Debug, Default)]
+pub struct Lookup {
+    result: Mutex<Option<Option<Holder>>>,
+    /// Wakes threads blocked in [`Lookup::wait`].
+    done: Condvar,
+    /// Wakes tasks awaiting [`Lookup::settled`].
+    done_async: tokio::sync::Notify,
+}
+
+impl Lookup {
+    /// A lookup already answered.
+    pub fn answered(holder: Option<Holder>) -> Lookup {
+        let lookup = Lookup::default();
+        lookup.set(holder);
+        lookup
+    }
+
+    fn set(&self, holder: Option<Holder>) {
+        *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(holder);
+        self.done.notify_all();
+        self.done_async.notify_waiters();
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.result
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// The holder, blocking the thread until the lookup is done.
+    pub fn wait(&self) -> Option<Holder> {
+        let mut result = self.result.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(holder) = &*result {
+                return holder.clone();
+            }
+            result = self
+                .done
+                .wait(result)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Returns once the lookup is done, without blocking the thread.
+    pub async fn settled(&self) {
+        loop {
+            let notified = self.done_async.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_done() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
 /// The socket holding `port` in `netns`: a listener rather than a socket only bound or
 /// connected.
-fn lookup((netns, protocol, port): PortKey) -> Option<Holder> {
+pub fn lookup((netns, protocol, port): PortKey) -> Option<Holder> {
     let sockets = match snapshot::sockets_in_netns(netns, protocol, port) {
         Ok(sockets) => sockets,
         Err(err) => {

@@ -4,7 +4,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::{
-    holder::Holder,
     model::{Call, Event, Return, Syscall, Tracking, V6OnlySource},
     sockaddr::{SockAddr, AF_INET, AF_INET6},
     verdict::{verdict, V6OnlyOrigin, Verdict, VerdictInput},
@@ -21,9 +20,6 @@ pub struct Notes {
     pub v6only: Option<(bool, V6OnlyOrigin)>,
     /// What the socket accepts, for a listen or a UDP bind.
     pub verdict: Option<Verdict>,
-    /// For a bind refused with EADDRINUSE: the socket holding the port (filled by the caller
-    /// with [`crate::holder::find_holder`], which asks the kernel).
-    pub holder: Option<Holder>,
 }
 
 impl Notes {
@@ -36,7 +32,6 @@ impl Notes {
             verdict: input
                 .filter(|_| starts_accepting(event))
                 .map(|i| hedge(verdict(&i), event)),
-            holder: None,
         }
     }
 }
@@ -57,13 +52,6 @@ fn hedge(mut verdict: Verdict, event: &Event) -> Verdict {
     verdict.certain = false;
     verdict.reason = format!("{} ({why})", verdict.reason);
     verdict
-}
-
-/// `net.ipv6.bindv6only` of the tracer's own netns: the fallback default when the kernel's
-/// per-netns value could not be read.
-pub fn host_bindv6only() -> Option<bool> {
-    let text = std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only").ok()?;
-    Some(text.trim() != "0")
 }
 
 /// A successful listen, or a successful bind of a UDP socket.

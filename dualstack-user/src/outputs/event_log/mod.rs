@@ -29,7 +29,7 @@
 //!
 //! ```no_run
 //! use std::{sync::mpsc::{Receiver, RecvTimeoutError}};
-//! use dualstack::sink::event_log::{EventLog, LogPolicy, FLUSH_INTERVAL};
+//! use dualstack::outputs::event_log::{EventLog, LogPolicy, FLUSH_INTERVAL};
 //!
 //! fn writer(lines: Receiver<Vec<u8>>) -> Result<(), Box<dyn std::error::Error>> {
 //!     let mut log = EventLog::open(LogPolicy::new("/var/log/dualstack"))?;
@@ -51,6 +51,7 @@
 
 mod background;
 mod gaps;
+pub mod handle;
 pub mod naming;
 mod repair;
 mod writer;

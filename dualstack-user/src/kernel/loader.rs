@@ -16,7 +16,7 @@ use dualstack_common::{
 use log::{debug, warn};
 use tokio::io::{unix::AsyncFd, Interest};
 
-use crate::{
+use crate::kernel::{
     btf,
     error::{Error, Result},
 };

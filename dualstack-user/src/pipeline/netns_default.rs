@@ -23,5 +23,5 @@ impl NetnsDefaults {
 
 fn read(inode: u64) -> Option<bool> {
     let netns = by_inode(inode).ok()?;
-    run_in(&netns, crate::enrich::host_bindv6only).ok()?
+    run_in(&netns, crate::host::bindv6only).ok()?
 }

@@ -23,9 +23,10 @@ use std::{
 use bytes::Bytes;
 
 use crate::{
-    daemon::{config::LogSettings, hub::REASON_KERNEL, metrics::Metrics, Error},
-    format::json::lost_record,
-    sink::event_log::{self, EventLog, LogError, LogPolicy, LogStats, FLUSH_INTERVAL},
+    daemon::{config::LogSettings, metrics::Metrics, Error},
+    outputs::event_log::{self, EventLog, LogError, LogPolicy, LogStats, FLUSH_INTERVAL},
+    pipeline::Record,
+    schema::{write_lost as lost_record, REASON_KERNEL},
 };
 
 /// Lines waiting for the log thread before the hub drops them.
@@ -120,6 +121,10 @@ const STATS_EVERY: Duration = Duration::from_millis(250);
 
 enum LogMsg {
     Line(Bytes),
+    /// A record whose JSON line the log thread makes (or takes, when a client made it first),
+    /// once the record is settled: waiting for a port holder's lookup holds the log thread,
+    /// never the hub.
+    Record(Arc<Record>),
     Lost(Owed, u64),
     Reopen,
 }
@@ -204,8 +209,17 @@ impl LogHandle {
     /// Hands a line to the log thread, or drops (and counts) it when the thread is behind. The
     /// count goes into the log too, in a `lost` record ahead of the next line handed over.
     pub fn write(&self, line: Bytes) {
+        self.send(LogMsg::Line(line));
+    }
+
+    /// Hands a record to the log thread, which writes its JSON line; as [`LogHandle::write`].
+    pub fn write_record(&self, record: Arc<Record>) {
+        self.send(LogMsg::Record(record));
+    }
+
+    fn send(&self, msg: LogMsg) {
         let Some(tx) = &self.tx else { return };
-        if !self.settle(tx) || tx.try_send(LogMsg::Line(line)).is_err() {
+        if !self.settle(tx) || tx.try_send(msg).is_err() {
             self.metrics.log_queue_drops.fetch_add(1, Relaxed);
             self.shared.owed(Owed::QueueFull).fetch_add(1, Relaxed);
         }
@@ -332,6 +346,7 @@ impl<S: LineSink> Writer<S> {
             };
             match msg {
                 LogMsg::Line(line) => self.write(&line),
+                LogMsg::Record(record) => self.write(record.json_bytes()),
                 LogMsg::Lost(kind, count) => self.sink.lost(count, kind.reason()),
                 LogMsg::Reopen => self.reopen(),
             }

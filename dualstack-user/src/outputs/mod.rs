@@ -1,0 +1,8 @@
+//! Where records go, side by side, each taking the same [`crate::pipeline::Record`]:
+//! - [`terminal`]: `trace`'s output thread (stdout or -o FILE), behind a byte budget.
+//! - [`hub`]: the daemon's fan-out to every client's bounded queue and to the event log.
+//! - [`event_log`]: the rotated JSON Lines files on disk, written by a thread of their own.
+
+pub mod event_log;
+pub mod hub;
+pub mod terminal;
