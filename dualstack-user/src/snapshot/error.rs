@@ -2,8 +2,6 @@
 
 use std::{io, path::PathBuf};
 
-use super::sock_diag::ParseError;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
@@ -53,3 +51,17 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Bytes that are not a well-formed sock_diag answer. It lives here, below the dump that
+/// produces it, so that this file imports nothing from the modules it serves.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The netlink decoder refused the bytes: what it said, after the message's offset in the
+    /// received buffer.
+    #[error("{0}")]
+    Decode(String),
+    #[error("socket of unexpected family {0}")]
+    Family(u8),
+    #[error("netlink overrun: the kernel dropped part of the dump")]
+    Overrun,
+}

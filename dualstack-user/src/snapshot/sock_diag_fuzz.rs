@@ -1,9 +1,11 @@
-//! The sock_diag parser on dumps laid out as the kernel writes them (read back exactly), and on
-//! those dumps with bytes changed and cut anywhere, and on arbitrary bytes: sockets or an
-//! error, never a panic (see `crate::fuzz` for the case budget).
+//! The sock_diag parser (our boundary around the netlink crates' decoder) on dumps laid out as
+//! the kernel writes them (read back exactly), and on those dumps with bytes changed and cut
+//! anywhere, and on arbitrary bytes: sockets or an error, never a panic (see `crate::fuzz` for
+//! the case budget).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use netlink_packet_core::{NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK};
 use proptest::{collection::vec, prelude::*, sample::select};
 
 use super::*;
@@ -12,11 +14,26 @@ use super::*;
 /// other attributes (type, value).
 type Msg = (u8, u8, [u8; 16], u16, Option<u8>, Vec<(u16, Vec<u8>)>);
 
+/// An attribute other than SKV6ONLY, as a kernel could send it: of a type the decoder keeps
+/// opaque (any value), or of one it reads, with a value of that type's size.
 fn other_attribute() -> impl Strategy<Value = (u16, Vec<u8>)> {
-    (
-        any::<u16>().prop_filter("not SKV6ONLY", |k| k & 0x3fff != INET_DIAG_SKV6ONLY),
-        vec(any::<u8>(), 0..12),
-    )
+    // kernel ABI: include/uapi/linux/inet_diag.h. MEMINFO (16 bytes), CONG (a string) and
+    // SKMEMINFO (36 bytes) are left out: of another size they are malformed.
+    const READ: [u16; 9] = [1, 4, 5, 6, 7, 8, 10, 15, 17];
+    let flags = select(vec![0u16, NLA_F_NESTED, NLA_F_NET_BYTEORDER]);
+    prop_oneof![
+        (
+            any::<u16>().prop_filter("opaque", |k| {
+                let k = k & NLA_TYPE_MASK;
+                k != INET_DIAG_SKV6ONLY && !READ.contains(&k)
+            }),
+            vec(any::<u8>(), 0..12),
+        ),
+        (select(vec![5u16, 6, 8, 10]), flags.clone(), any::<u8>())
+            .prop_map(|(k, f, b)| (k | f, vec![b])),
+        (select(vec![15u16, 17]), flags, any::<u32>())
+            .prop_map(|(k, f, v)| (k | f, v.to_ne_bytes().to_vec())),
+    ]
 }
 
 fn socket_message() -> impl Strategy<Value = Msg> {
@@ -64,7 +81,8 @@ fn expected(m: &Msg) -> DiagSocket {
 }
 
 /// Any message: a socket, an end, an error, an overrun, a no-op or an unknown type, ours or
-/// another sequence's, with a payload of its own kind or garbage.
+/// another sequence's, with a payload of its own kind, an AF_UNIX one (which the decoder reads
+/// on its own path) or garbage.
 fn any_message() -> impl Strategy<Value = Vec<u8>> {
     let kind = prop_oneof![
         select(vec![
@@ -79,6 +97,10 @@ fn any_message() -> impl Strategy<Value = Vec<u8>> {
     let body = prop_oneof![
         socket_message().prop_map(|m| payload(&m)),
         any::<i32>().prop_map(|e| e.to_ne_bytes().to_vec()),
+        vec(any::<u8>(), 1..100).prop_map(|mut b| {
+            b[0] = 1; // AF_UNIX
+            b
+        }),
         vec(any::<u8>(), 0..100),
     ];
     (kind, prop_oneof![3 => Just(1u32), 1 => any::<u32>()], body)
