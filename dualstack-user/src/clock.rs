@@ -2,6 +2,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
+
 /// The offset between CLOCK_REALTIME and CLOCK_MONOTONIC, taken once.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
@@ -37,7 +39,8 @@ impl Clock {
         UNIX_EPOCH + Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
     }
 
-    /// strace's `-tt` stamp: local `HH:MM:SS.uuuuuu`.
+    /// strace's `-tt` stamp: local `HH:MM:SS.uuuuuu`. The local time is the C library's, as
+    /// strace's is, so that both read TZ and /etc/localtime by the same rules.
     pub fn strace_time(&self, monotonic: Duration) -> String {
         let since = self
             .wall(monotonic)
@@ -62,33 +65,16 @@ impl Clock {
     }
 }
 
-/// RFC 3339 UTC text of a time.
+/// RFC 3339 UTC text of a time, with microseconds (truncated, as strace's are).
 pub fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_micros()
-    )
+    format!("{:.6}", utc(time))
 }
 
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// A time as a UTC timestamp. Times before the epoch are the epoch (a kernel stamp never is);
+/// times past the year 9999 are the last instant of it.
+pub fn utc(time: SystemTime) -> Timestamp {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::new(since.as_secs() as i64, since.subsec_nanos() as i32).unwrap_or(Timestamp::MAX)
 }
 
 #[cfg(test)]
@@ -102,5 +88,31 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-29T20:01:02.123456Z");
         let leap = UNIX_EPOCH + Duration::from_hours(264_384); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+        let end_of_century = UNIX_EPOCH + Duration::from_secs(4_107_542_399); // 2100-02-28
+        assert_eq!(rfc3339(end_of_century), "2100-02-28T23:59:59.000000Z");
+    }
+
+    #[test]
+    fn rfc3339_truncates_to_microseconds() {
+        let t = UNIX_EPOCH + Duration::new(1, 999_999_999);
+        assert_eq!(rfc3339(t), "1970-01-01T00:00:01.999999Z");
+        let t = UNIX_EPOCH + Duration::from_nanos(999);
+        assert_eq!(rfc3339(t), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn rfc3339_outside_the_range_of_kernel_stamps() {
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(rfc3339(before), "1970-01-01T00:00:00.000000Z");
+        let wall = Clock::fixed(i128::from(u64::MAX)).wall(Duration::from_secs(u64::MAX));
+        assert_eq!(rfc3339(wall), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn wall_adds_the_boot_offset() {
+        let clock = Clock::fixed(1_795_982_462_000_000_000);
+        let t = clock.wall(Duration::from_micros(123_456));
+        assert_eq!(clock.rfc3339(Duration::from_micros(123_456)), rfc3339(t));
+        assert_eq!(rfc3339(t), "2026-11-29T20:01:02.123456Z");
     }
 }

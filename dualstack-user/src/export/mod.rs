@@ -114,9 +114,11 @@ pub fn export_inputs(
         },
         out,
         text: String::new(),
+        row: Vec::new(),
     };
     if options.format == ExportFormat::Csv {
-        writer.out.write_all(csv::HEADER.as_bytes())?;
+        csv::write_header(&mut writer.row)?;
+        writer.out.write_all(&writer.row)?;
     }
     for input in inputs {
         match input {
@@ -170,24 +172,29 @@ struct Writer<'a> {
     tree: ProcessTree,
     leaders: Leaders,
     out: &'a mut dyn Write,
+    /// The strace line being written.
     text: String,
+    /// The CSV row being written.
+    row: Vec<u8>,
 }
 
 impl Writer<'_> {
     fn event(&mut self, line: &[u8], newline: bool, event: &EventLine<'_>) -> io::Result<()> {
-        self.text.clear();
         match self.options.format {
             ExportFormat::Json => {
                 self.out.write_all(line)?;
                 if !newline {
                     self.out.write_all(b"\n")?;
                 }
-                return Ok(());
+                Ok(())
             }
-            ExportFormat::Strace => return self.strace(event),
-            ExportFormat::Csv => csv::write_row(&mut self.text, event),
+            ExportFormat::Strace => self.strace(event),
+            ExportFormat::Csv => {
+                self.row.clear();
+                csv::write_row(&mut self.row, event)?;
+                self.out.write_all(&self.row)
+            }
         }
-        self.out.write_all(self.text.as_bytes())
     }
 
     fn strace(&mut self, event: &EventLine<'_>) -> io::Result<()> {

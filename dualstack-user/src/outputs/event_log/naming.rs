@@ -72,17 +72,9 @@ fn is_stamp(s: &str) -> bool {
 
 /// `YYYYMMDDTHHMMSSZ` of a time, in UTC.
 pub fn stamp(time: SystemTime) -> String {
-    // rfc3339 is `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`: keep the digits up to the seconds.
-    let text = crate::clock::rfc3339(time);
-    let mut out: String = text
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
-    out.push('Z');
-    out
+    crate::clock::utc(time)
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string()
 }
 
 /// The rotated files of `dir`, oldest first. A file present both plain and compressed (the
@@ -159,6 +151,8 @@ mod tests {
         ] {
             assert_eq!(Rotated::parse(bad), None, "{bad}");
         }
+        let late = UNIX_EPOCH + Duration::from_millis(1_795_982_462_999);
+        assert_eq!(stamp(late), "20261129T200102Z");
         assert!(is_temp(".events-20261129T200102Z-1.jsonl.gz.tmp"));
         assert!(!is_temp(".bashrc.tmp"));
     }

@@ -1,0 +1,178 @@
+//! getppid loop: untraced vs under a system-wide trace.
+
+use std::{
+    fmt::Write as _,
+    path::Path,
+    process::{Child, ChildStdout, Command, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _, Result};
+
+use super::{
+    process::{read_all, run_loop, signal, tracer_complaints},
+    stats::per,
+    BenchArgs,
+};
+
+pub(super) struct GetppidResults {
+    pub(super) untraced_ns: Vec<u64>,
+    pub(super) traced_ns: Vec<u64>,
+    pub(super) lost: u64,
+    pub(super) undecodable: u64,
+}
+
+pub(super) fn bench_getppid(
+    args: &BenchArgs,
+    dualstack: &Path,
+    getppid_loop: &Path,
+) -> Result<GetppidResults> {
+    let m = args.getppid_iterations.to_string();
+    println!(
+        "getppid loop: {} calls, {} rounds of untraced / under a system-wide `dualstack trace`",
+        args.getppid_iterations, args.rounds
+    );
+    let mut results = GetppidResults {
+        untraced_ns: Vec::new(),
+        traced_ns: Vec::new(),
+        lost: 0,
+        undecodable: 0,
+    };
+    for round in 0..args.rounds {
+        let mut line = format!("  round {}/{}:", round + 1, args.rounds);
+        for traced in [round % 2 == 1, round % 2 == 0] {
+            let ns = if traced {
+                let tracer = SystemTracer::start(dualstack)?;
+                let ns = run_loop(Command::new(getppid_loop).arg(&m), "getppid_loop");
+                let (lost, undecodable) = tracer.stop()?;
+                results.lost += lost;
+                results.undecodable += undecodable;
+                let ns = ns?;
+                results.traced_ns.push(ns);
+                ns
+            } else {
+                let ns = run_loop(Command::new(getppid_loop).arg(&m), "getppid_loop")?;
+                results.untraced_ns.push(ns);
+                ns
+            };
+            let label = if traced { "system-wide" } else { "untraced" };
+            let _ = write!(
+                line,
+                " {label} {:.1} ns/call",
+                per(ns, args.getppid_iterations)
+            );
+        }
+        println!("{line}");
+    }
+    Ok(results)
+}
+
+/// `dualstack trace -o /dev/null` over the whole system, in the background. Killed if dropped
+/// before `stop`.
+struct SystemTracer {
+    child: Option<Child>,
+    stderr: Option<thread::JoinHandle<String>>,
+    _stdout: Option<ChildStdout>,
+}
+
+impl SystemTracer {
+    fn start(dualstack: &Path) -> Result<SystemTracer> {
+        let mut child = Command::new(dualstack)
+            .args(["trace", "-o", "/dev/null"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start dualstack trace (system-wide)")?;
+        let stderr = child.stderr.take().expect("piped");
+        let stdout = child.stdout.take();
+        let mut tracer = SystemTracer {
+            child: Some(child),
+            stderr: Some(thread::spawn(move || read_all(stderr))),
+            _stdout: stdout,
+        };
+        tracer.wait_ready()?;
+        Ok(tracer)
+    }
+
+    /// Waits until the tracer has attached its programs and opened its output, which it does
+    /// after loading; then a short pause for it to settle into its reading loop.
+    fn wait_ready(&mut self) -> Result<()> {
+        let child = self.child.as_mut().expect("running");
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let stderr = self
+                    .stderr
+                    .take()
+                    .map(|h| h.join().unwrap_or_default())
+                    .unwrap_or_default();
+                self.child = None;
+                bail!("system-wide dualstack trace exited early ({status}):\n{stderr}");
+            }
+            if output_open(pid) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("system-wide dualstack trace did not become ready within 30 s");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        thread::sleep(Duration::from_millis(300));
+        Ok(())
+    }
+
+    /// Stops the tracer with SIGINT; returns (events lost, records undecodable).
+    fn stop(mut self) -> Result<(u64, u64)> {
+        // On any error below, Drop kills and reaps the child.
+        let child = self.child.as_mut().expect("running");
+        signal(child.id(), libc::SIGINT)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                bail!("system-wide dualstack trace did not stop within 10 s of SIGINT");
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        self.child = None;
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        // SIGINT ends it with 130, as a shell would report.
+        if !(status.success() || status.code() == Some(130)) {
+            bail!("system-wide dualstack trace failed ({status}):\n{stderr}");
+        }
+        tracer_complaints(&stderr)
+    }
+}
+
+impl Drop for SystemTracer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Whether process `pid` holds /dev/null open beyond its standard streams: dualstack opens its
+/// -o file only once its kernel programs are loaded and attached.
+fn output_open(pid: u32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        fd.file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n > 2)
+            && std::fs::read_link(fd.path()).is_ok_and(|target| target == Path::new("/dev/null"))
+    })
+}

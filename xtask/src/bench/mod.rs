@@ -1,0 +1,112 @@
+//! `cargo xtask bench`: the tracer's overhead, measured side by side in one run.
+//!
+//! Two workloads, compiled from bench/*.c into target/bench/ at bench time:
+//!
+//! * `socket_loop N`: N × `socket(AF_INET6)+setsockopt+bind([::]:0)+listen+close`, run
+//!   untraced, under `dualstack trace -o /dev/null --` and under `strace -f`, in interleaved
+//!   rounds (the order rotates each round). Each run reports its own loop time; medians of the
+//!   time per iteration are compared (strace runs fewer iterations: it is far slower). The
+//!   tracer's own CPU time (from the loop's start to its exit) per event and the events the
+//!   kernel ring buffer dropped are reported too.
+//! * `getppid_loop M`: M `getppid()` calls, untraced vs while `dualstack trace -o /dev/null`
+//!   traces the whole system in the background: the system-wide tax on unrelated syscalls.
+//!
+//! The machines are shared and noisy, so only ratios measured in the same run mean much.
+//!
+//! One file per part: [`socket_loop`] and [`getppid`] are the two measurements, [`process`]
+//! runs and reaps their programs, [`stats`] and [`report`] turn their times into the summary
+//! and `target/bench/results.json`.
+
+mod getppid;
+mod process;
+mod report;
+mod socket_loop;
+mod stats;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Instant,
+};
+
+use anyhow::{bail, ensure, Context as _, Result};
+use clap::Args;
+
+use self::{getppid::bench_getppid, report::Report, socket_loop::bench_socket_loop};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Rounds of each comparison; every round runs each variant once (medians are reported).
+    #[arg(long, default_value_t = 7)]
+    pub rounds: usize,
+    /// Iterations of the socket loop per run (5 traced syscalls each).
+    #[arg(long, default_value_t = 50_000)]
+    pub iterations: u64,
+    /// Iterations of the socket loop under strace, which is some 30-50 times slower
+    /// (default: a fifth of --iterations; times are compared per iteration).
+    #[arg(long)]
+    pub strace_iterations: Option<u64>,
+    /// `getppid()` calls per run of the getppid loop.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub getppid_iterations: u64,
+}
+
+pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
+    ensure!(args.rounds >= 1, "--rounds must be at least 1");
+    ensure!(args.iterations >= 1, "--iterations must be at least 1");
+    ensure!(
+        args.strace_iterations != Some(0),
+        "--strace-iterations must be at least 1"
+    );
+    ensure!(
+        args.getppid_iterations >= 1,
+        "--getppid-iterations must be at least 1"
+    );
+    ensure!(dualstack.is_file(), "{} is not built", dualstack.display());
+    let root = crate::workspace_root();
+    let out_dir = root.join("target/bench");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let socket_loop = compile(&root.join("bench/socket_loop.c"), &out_dir)?;
+    let getppid_loop = compile(&root.join("bench/getppid_loop.c"), &out_dir)?;
+    let started = Instant::now();
+
+    let socket = bench_socket_loop(args, dualstack, &socket_loop)?;
+    let getppid = bench_getppid(args, dualstack, &getppid_loop)?;
+
+    let report = Report {
+        args,
+        socket,
+        getppid,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    report.print();
+    let json_path = out_dir.join("results.json");
+    std::fs::write(&json_path, report.json())
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    println!("results: {}", json_path.display());
+    Ok(())
+}
+
+/// Compiles one C workload with `cc -O2` into `out_dir`; returns the binary's path.
+fn compile(source: &Path, out_dir: &Path) -> Result<PathBuf> {
+    let name = source
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .context("bad workload source name")?;
+    let binary = out_dir.join(name);
+    let output = Command::new("cc")
+        .args(["-O2", "-Wall", "-Wextra", "-o"])
+        .arg(&binary)
+        .arg(source)
+        .output()
+        .context("cannot run cc (a C compiler is needed for the bench workloads)")?;
+    if !output.status.success() {
+        bail!(
+            "cc failed on {}:\n{}",
+            source.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(binary)
+}
