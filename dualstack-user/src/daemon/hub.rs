@@ -19,7 +19,7 @@ use tokio::sync::{
 use crate::{
     daemon::{
         log::LogHandle,
-        metrics::Metrics,
+        metrics::{Counter, Metrics},
         prepared::{FormatContext, Prepared},
         protocol::{lost_line, Selection},
     },
@@ -54,7 +54,8 @@ pub struct ClientShared {
     pub transport: &'static str,
     /// Who it is: peer credentials (Unix) or address (TCP).
     pub peer: String,
-    drops: AtomicU64,
+    /// Shared with the metrics, which show it per client.
+    drops: Counter,
     owed_slow: AtomicU64,
     owed_kernel: AtomicU64,
     owed_early: AtomicU64,
@@ -68,7 +69,7 @@ impl ClientShared {
             id,
             transport,
             peer,
-            drops: AtomicU64::new(0),
+            drops: Counter::default(),
             owed_slow: AtomicU64::new(0),
             owed_kernel: AtomicU64::new(0),
             owed_early: AtomicU64::new(0),
@@ -78,7 +79,7 @@ impl ClientShared {
 
     /// Events this client lost because its queue was full.
     pub fn drops(&self) -> u64 {
-        self.drops.load(Relaxed)
+        self.drops.get()
     }
 
     /// The lost records owed to this client, each reported once (swap keeps it exact even if
@@ -136,9 +137,9 @@ impl Client {
             }
             Item::Undecided(_) => self.early_uncounted += 1,
             Item::Line(_) => {
-                self.shared.drops.fetch_add(1, Relaxed);
+                self.shared.drops.inc();
                 self.shared.owed_slow.fetch_add(1, Relaxed);
-                metrics.client_drops.fetch_add(1, Relaxed);
+                metrics.client_drops.inc();
             }
         }
     }
@@ -155,9 +156,9 @@ impl Client {
         self.early = Vec::new();
         self.selection = Some(selection);
         if lost > 0 {
-            self.shared.drops.fetch_add(lost, Relaxed);
+            self.shared.drops.inc_by(lost);
             self.shared.owed_early.fetch_add(lost, Relaxed);
-            metrics.client_drops.fetch_add(lost, Relaxed);
+            metrics.client_drops.inc_by(lost);
             self.shared.wake.notify_one();
         }
     }
@@ -191,7 +192,9 @@ impl Hub {
                 tx,
                 selection,
             } => {
-                self.metrics.client_connected(Arc::clone(&shared));
+                let drops = shared.drops.clone();
+                self.metrics
+                    .client_connected(shared.id, shared.transport, &shared.peer, drops);
                 self.clients.push(Client {
                     shared,
                     tx,
@@ -254,7 +257,7 @@ impl Hub {
 
     /// Tells every client, and the log, that the kernel dropped `count` events.
     pub fn kernel_lost(&mut self, count: u64) {
-        self.metrics.kernel_drops.fetch_add(count, Relaxed);
+        self.metrics.kernel_drops.inc_by(count);
         log::warn!(
             "the kernel dropped {count} events: its ring buffer was full (try a larger --ring-mib)"
         );
@@ -383,7 +386,7 @@ mod tests {
             n += 1;
         }
         assert_eq!((n, roomy.drops()), (6, 0));
-        assert_eq!(metrics.client_drops.load(Relaxed), 3);
+        assert_eq!(metrics.client_drops.get(), 3);
         assert_eq!(metrics.events(dualstack_common::Syscall::Close), 6);
     }
 
@@ -401,7 +404,7 @@ mod tests {
             (lost[0]["count"].as_u64(), lost[0]["reason"].as_str()),
             (Some(4), Some(REASON_KERNEL))
         );
-        assert_eq!(metrics.kernel_drops.load(Relaxed), 4);
+        assert_eq!(metrics.kernel_drops.get(), 4);
     }
 
     #[test]
@@ -429,7 +432,7 @@ mod tests {
             (lost[0]["count"].as_u64(), lost[0]["reason"].as_str()),
             (Some(2), Some(REASON_EARLY))
         );
-        assert_eq!((early.drops(), metrics.client_drops.load(Relaxed)), (2, 2));
+        assert_eq!((early.drops(), metrics.client_drops.get()), (2, 2));
         // Once decided, a full queue is the client's own slowness.
         hub.publish(close(7));
         assert!(matches!(rx.try_recv(), Ok(Item::Undecided(_))));

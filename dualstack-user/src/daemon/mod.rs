@@ -6,7 +6,7 @@
 //! kernel ring -> hub (decode, format once per format) -+-> client queue -> client writer -> socket
 //!                                                      +-> client queue -> ...
 //!                                                      +-> log channel  -> log thread -> EventLog
-//! metrics <- counters (atomics) <- hub, clients, log thread
+//! metrics <- counters (atomic handles) <- hub, clients, log thread
 //! ```
 //! Every queue is bounded and filled with `try_send`: the hub never waits on a client or on
 //! the log, so a slow reader loses events for itself only, and is told how many.
