@@ -658,7 +658,8 @@ fn metrics_need_the_bearer_token_and_client_labels_are_opt_in() {
     let (status, head, body) = get(&[]);
     assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{body}");
     assert!(
-        head.contains("WWW-Authenticate: Bearer"),
+        head.to_ascii_lowercase()
+            .contains("\r\nwww-authenticate: bearer"),
         "no challenge: {head}"
     );
     assert!(!body.contains("dualstack_events_total"), "{body}");
@@ -793,28 +794,30 @@ fn metrics_count_events_clients_refusals_and_the_log() {
     let dir = TempDir::new("daemon-metrics");
     let daemon = Daemon::start(&dir, &["--metrics-client-labels"]);
     let before = daemon.metrics();
-    for name in [
-        "dualstack_events_total",
-        "dualstack_kernel_drops_total",
-        "dualstack_client_drops_total",
-        "dualstack_client_queue_drops",
-        "dualstack_clients_connected",
-        "dualstack_clients_refused_total",
-        "dualstack_decode_errors_total",
-        "dualstack_log_bytes_total",
-        "dualstack_log_rotations_total",
-        "dualstack_log_write_errors_total",
-        "dualstack_log_lines_dropped_total",
+    // OpenMetrics names a counter's family without the `_total` of its samples.
+    for (family, kind) in [
+        ("dualstack_events", "counter"),
+        ("dualstack_kernel_drops", "counter"),
+        ("dualstack_client_drops", "counter"),
+        ("dualstack_client_queue_drops", "gauge"),
+        ("dualstack_clients_connected", "gauge"),
+        ("dualstack_clients_refused", "counter"),
+        ("dualstack_decode_errors", "counter"),
+        ("dualstack_log_bytes", "counter"),
+        ("dualstack_log_rotations", "counter"),
+        ("dualstack_log_write_errors", "counter"),
+        ("dualstack_log_lines_dropped", "counter"),
     ] {
         assert!(
-            before.contains(&format!("# HELP {name} ")),
-            "no HELP for {name}"
+            before.contains(&format!("# HELP {family} ")),
+            "no HELP for {family}"
         );
         assert!(
-            before.contains(&format!("# TYPE {name} ")),
-            "no TYPE for {name}"
+            before.contains(&format!("# TYPE {family} {kind}\n")),
+            "no TYPE {kind} for {family}"
         );
     }
+    assert!(before.ends_with("# EOF\n"), "{before}");
     let (status, _) = scrape_raw(daemon.metrics, "/other").expect("scrape");
     assert!(status.contains("404"), "{status}");
 
@@ -876,6 +879,43 @@ fn metrics_count_events_clients_refusals_and_the_log() {
     drop((a, b));
     daemon.wait_metric("dualstack_clients_connected", 0, T);
     workload.finish();
+
+    idle_scrapers_are_cut_and_past_32_refused(daemon.metrics);
+    assert_eq!(
+        daemon.metric("dualstack_clients_connected"),
+        0,
+        "a scrape gets through after"
+    );
+}
+
+/// Scrapers that send nothing hold a place for the request deadline (1 s) only; past 32 at once,
+/// the next is told 503 at once.
+fn idle_scrapers_are_cut_and_past_32_refused(addr: SocketAddr) {
+    let start = Instant::now();
+    let mut idle: Vec<TcpStream> = (0..32)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    let mut extra = TcpStream::connect(addr).expect("connect");
+    extra.set_read_timeout(Some(T)).expect("timeout");
+    let mut busy = String::new();
+    let _ = extra.read_to_string(&mut busy);
+    assert!(busy.starts_with("HTTP/1.1 503 "), "{busy:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    for stream in &mut idle {
+        stream.set_read_timeout(Some(T)).expect("timeout");
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got);
+        assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    }
+    let took = start.elapsed();
+    assert!(
+        (Duration::from_secs(1)..Duration::from_secs(3)).contains(&took),
+        "idle scrapers cut after {took:?}"
+    );
 }
 
 /// A client that sends nothing gets every event as JSON after the grace period.

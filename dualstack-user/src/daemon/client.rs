@@ -147,7 +147,7 @@ pub async fn serve_unix(
 ) {
     let fd = stream.as_raw_fd();
     let id = ctx.next_id.fetch_add(1, Relaxed);
-    ctx.metrics.clients_accepted.fetch_add(1, Relaxed);
+    ctx.metrics.clients_accepted.inc();
     let (mut rd, mut wr) = tokio::io::split(stream);
     let shared = Arc::new(ClientShared::new(id, Transport::Unix.name(), peer));
     let (tx, rx) = mpsc::channel(ctx.queue);
@@ -186,7 +186,7 @@ pub async fn serve_tcp(
 ) {
     let fd = stream.as_raw_fd();
     let id = ctx.next_id.fetch_add(1, Relaxed);
-    ctx.metrics.clients_accepted.fetch_add(1, Relaxed);
+    ctx.metrics.clients_accepted.inc();
     // What the client sent with its connection is most often its whole first line: such a
     // client is checked at once and needs no waiting place.
     let early = read_waiting(fd);
@@ -205,7 +205,7 @@ pub async fn serve_tcp(
         let evicted;
         (seat, evicted) = ctx.waiting.enter(id, Source::of(addr.ip()), fd);
         if evicted {
-            ctx.metrics.tcp_evictions.fetch_add(1, Relaxed);
+            ctx.metrics.tcp_evictions.inc();
         }
         if !early.is_empty() {
             seat.heard.store(true, Relaxed);
@@ -266,7 +266,7 @@ async fn finish<W: AsyncWrite + Unpin>(
             let _ = tokio::time::timeout(Duration::from_millis(500), wr.shutdown()).await;
         }
         End::Gone(reason) => {
-            ctx.metrics.clients_disconnected.fetch_add(1, Relaxed);
+            ctx.metrics.clients_disconnected.inc();
             info!(
                 "client {id} dropped: {reason} ({} events lost to a full queue)",
                 shared.drops()
@@ -332,7 +332,7 @@ async fn tcp_request<R: AsyncRead + Unpin>(
     let sent = request.token.as_deref().unwrap_or_default().as_bytes();
     let known = ctx.token.as_ref().map(|t| t.0.as_slice());
     if !known.is_some_and(|known| constant_time_eq(sent, known)) {
-        ctx.metrics.auth_failures.fetch_add(1, Relaxed);
+        ctx.metrics.auth_failures.inc();
         return Err((
             Refusal::BadToken,
             "authentication failed: wrong or missing token".into(),
@@ -372,7 +372,7 @@ async fn refuse<W: AsyncWrite + Unpin>(
     wr: &mut W,
     message: &str,
 ) {
-    ctx.metrics.clients_refused.fetch_add(1, Relaxed);
+    ctx.metrics.clients_refused.inc();
     ctx.refusals.refused(why, client.id, &client.peer, message);
     let line = error_line(message);
     let _ = tokio::time::timeout(Duration::from_secs(1), async {

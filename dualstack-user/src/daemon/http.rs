@@ -1,40 +1,53 @@
-//! A tiny HTTP/1.1 server for `GET /metrics`: one request per connection, then close.
+//! `GET /metrics` over HTTP/1.1 (hyper, on the daemon's runtime): one request per connection,
+//! then close.
 //!
 //! Scrapers send one short GET; anything else gets a plain error status. Anyone who can reach
-//! the port can connect, so requests are read with a size cap and a short deadline, and only a
-//! few are served at once: more are answered 503 and closed at once, so that idle connections
-//! cannot use up the descriptors the daemon needs for its clients. With a token, every request
-//! must carry it as `Authorization: Bearer TOKEN` (else 401).
+//! the port can connect, so the request head is read with a size cap and a short deadline, and
+//! only a few connections are served at once: more are answered 503 and closed at once, so that
+//! idle connections cannot use up the descriptors the daemon needs for its clients. With a
+//! token, every request must carry it as `Authorization: Bearer TOKEN` (else 401).
 
-use std::{
-    io::Write as _,
-    sync::{atomic::Ordering::Relaxed, Arc},
-    time::Duration,
+use std::{convert::Infallible, io::Write as _, sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{
+    header::{self, HeaderMap, HeaderValue},
+    server::conn::http1,
+    service::service_fn,
+    Method, Request, Response, StatusCode,
 };
-
+use hyper_util::rt::{TokioIo, TokioTimer};
 use log::{debug, warn};
-use tokio::{
-    io::{AsyncReadExt as _, AsyncWriteExt as _},
-    net::{TcpListener, TcpStream},
-    sync::Semaphore,
+use tokio::{net::TcpListener, sync::Semaphore};
+
+use crate::daemon::{
+    config::MetricsSettings,
+    metrics::{Metrics, CONTENT_TYPE},
+    protocol::constant_time_eq,
 };
 
-use crate::daemon::{config::MetricsSettings, metrics::Metrics, protocol::constant_time_eq};
-
+/// The request head's cap (hyper's smallest read buffer); past it the answer is 431.
 const MAX_REQUEST: usize = 8 * 1024;
 /// A scraper sends its request at once.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 /// The response is a few KiB, but its reader may be slow.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Requests served at once.
+/// Connections served at once.
 const MAX_CONCURRENT: usize = 32;
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
                       Connection: close\r\n\r\n";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Serves `/metrics` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, settings: MetricsSettings) {
     let settings = Arc::new(settings);
     let places = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(REQUEST_TIMEOUT)
+        .max_buf_size(MAX_REQUEST)
+        .keep_alive(false);
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -47,12 +60,20 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, settings: Metri
                     }
                     continue;
                 };
-                let metrics = Arc::clone(&metrics);
-                let settings = Arc::clone(&settings);
+                let (metrics, settings) = (Arc::clone(&metrics), Arc::clone(&settings));
+                let service = service_fn(move |request: Request<_>| {
+                    let response = answer(&request, &metrics, &settings);
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let connection = http.serve_connection(TokioIo::new(stream), service);
                 tokio::spawn(async move {
                     let _place = place;
-                    if let Err(err) = answer(stream, &metrics, &settings).await {
-                        debug!("metrics request from {peer}: {err}");
+                    // The head's own deadline is hyper's; this one bounds the whole exchange.
+                    match tokio::time::timeout(REQUEST_TIMEOUT + RESPONSE_TIMEOUT, connection).await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(err)) => debug!("metrics request from {peer}: {err}"),
+                        Err(_) => debug!("metrics request from {peer}: response timed out"),
                     }
                 });
             }
@@ -65,118 +86,82 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, settings: Metri
     }
 }
 
-async fn answer(
-    mut stream: TcpStream,
+/// The response to one request whose head hyper has parsed (it answers malformed ones 400).
+fn answer<B>(
+    request: &Request<B>,
     metrics: &Metrics,
     settings: &MetricsSettings,
-) -> std::io::Result<()> {
-    let head = tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "request timed out"))??;
-    let mut route = route(&head);
-    if route != Route::Bad {
-        if let Some(token) = &settings.token {
-            if !bearer(&head).is_some_and(|sent| constant_time_eq(sent, &token.0)) {
-                metrics.metrics_auth_failures.fetch_add(1, Relaxed);
-                route = Route::Unauthorized;
-            }
+) -> Response<Full<Bytes>> {
+    if let Some(token) = &settings.token {
+        if !bearer(request.headers()).is_some_and(|sent| constant_time_eq(sent, &token.0)) {
+            metrics.metrics_auth_failures.inc();
+            let mut response = reply(
+                StatusCode::UNAUTHORIZED,
+                TEXT,
+                "a bearer token is needed: Authorization: Bearer TOKEN\n",
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"dualstack\""),
+            );
+            return response;
         }
     }
-    let (status, body) = match route {
-        Route::Metrics => ("200 OK", metrics.render(settings.client_labels)),
-        Route::NotFound => ("404 Not Found", "not found: try /metrics\n".to_owned()),
-        Route::BadMethod => ("405 Method Not Allowed", "only GET\n".to_owned()),
-        Route::Bad => ("400 Bad Request", "bad request\n".to_owned()),
-        Route::Unauthorized => (
-            "401 Unauthorized",
-            "a bearer token is needed: Authorization: Bearer TOKEN\n".to_owned(),
-        ),
-    };
-    let challenge = if route == Route::Unauthorized {
-        "WWW-Authenticate: Bearer realm=\"dualstack\"\r\n"
+    if request.method() != Method::GET {
+        let mut response = reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, "only GET\n");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        response
+    } else if request.uri().path() == "/metrics" {
+        reply(
+            StatusCode::OK,
+            CONTENT_TYPE,
+            metrics.render(settings.client_labels),
+        )
     } else {
-        ""
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-         {challenge}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tokio::time::timeout(RESPONSE_TIMEOUT, async {
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "response timed out"))?
+        reply(StatusCode::NOT_FOUND, TEXT, "not found: try /metrics\n")
+    }
 }
 
-/// The request head, up to its blank line (or whatever came before the cap or EOF).
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&chunk[..n]);
-    }
-    Ok(head)
+fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Route {
-    Metrics,
-    NotFound,
-    BadMethod,
-    Bad,
-    Unauthorized,
-}
-
-/// The token of the request's `Authorization: Bearer TOKEN` header, if it has one.
-fn bearer(head: &[u8]) -> Option<&[u8]> {
-    head.split(|&b| b == b'\n').skip(1).find_map(|line| {
-        let colon = line.iter().position(|&b| b == b':')?;
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        if !name.trim_ascii().eq_ignore_ascii_case(b"authorization") {
-            return None;
-        }
-        let (scheme, token) = value.split_at(value.iter().position(|&b| b == b' ')?);
-        scheme
-            .eq_ignore_ascii_case(b"bearer")
-            .then(|| token.trim_ascii())
-    })
-}
-
-fn route(head: &[u8]) -> Route {
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let Ok(line) = std::str::from_utf8(line) else {
-        return Route::Bad;
-    };
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Route::Bad;
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Route::Bad;
-    }
-    if method != "GET" {
-        return Route::BadMethod;
-    }
-    let path = target.split('?').next().unwrap_or(target);
-    if path == "/metrics" {
-        Route::Metrics
-    } else {
-        Route::NotFound
-    }
+/// The token of the request's first `Authorization: Bearer TOKEN` header, if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+    headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .find_map(|value| {
+            let value = value.as_bytes().trim_ascii();
+            let (scheme, token) = value.split_at(value.iter().position(|&b| b == b' ')?);
+            scheme
+                .eq_ignore_ascii_case(b"bearer")
+                .then(|| token.trim_ascii())
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
+    use std::{net::SocketAddr, time::Instant};
+
+    use tokio::{
+        io::{AsyncReadExt as _, AsyncWriteExt as _},
+        net::TcpStream,
+    };
 
     use super::*;
+    use crate::daemon::config::Token;
 
     /// Reads until the server closes; what it sent.
     async fn answer_of(stream: &mut TcpStream) -> String {
@@ -185,16 +170,39 @@ mod tests {
         String::from_utf8_lossy(&got).into_owned()
     }
 
-    #[test]
-    fn idle_connections_cannot_pile_up() {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    /// Sends `request` on a new connection; the whole answer.
+    async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        answer_of(&mut stream).await
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap();
-        rt.block_on(async {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let server = tokio::spawn(serve(listener, Arc::new(Metrics::default()), open(addr)));
+            .unwrap()
+    }
+
+    /// A server on a loopback port; its address and task.
+    async fn server(
+        metrics: Arc<Metrics>,
+        token: Option<&str>,
+    ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let settings = MetricsSettings {
+            addr,
+            token: token.map(|t| Token(t.as_bytes().to_vec())),
+            client_labels: false,
+        };
+        (addr, tokio::spawn(serve(listener, metrics, settings)))
+    }
+
+    #[test]
+    fn idle_connections_cannot_pile_up() {
+        runtime().block_on(async {
+            let (addr, server) = server(Arc::default(), None).await;
             let start = Instant::now();
             let mut idle = Vec::new();
             for _ in 0..MAX_CONCURRENT + 8 {
@@ -205,52 +213,107 @@ mod tests {
                 assert!(answer_of(stream).await.starts_with("HTTP/1.1 503"));
             }
             assert!(start.elapsed() < REQUEST_TIMEOUT);
-            // The others are closed after the request deadline, and a scrape gets through.
+            // The others, which send nothing, are closed at the request deadline and not before,
+            // without an answer; then a scrape gets through.
             for stream in &mut idle[..MAX_CONCURRENT] {
                 assert_eq!(answer_of(stream).await, "");
+                assert!(start.elapsed() >= REQUEST_TIMEOUT);
             }
             assert!(start.elapsed() < REQUEST_TIMEOUT * 2);
-            let mut scrape = TcpStream::connect(addr).await.unwrap();
-            scrape
-                .write_all(b"GET /metrics HTTP/1.1\r\n\r\n")
-                .await
-                .unwrap();
-            assert!(answer_of(&mut scrape).await.starts_with("HTTP/1.1 200 OK"));
+            let scrape = exchange(addr, b"GET /metrics HTTP/1.1\r\n\r\n").await;
+            assert!(scrape.starts_with("HTTP/1.1 200 OK"), "{scrape}");
             server.abort();
         });
     }
 
-    fn open(addr: std::net::SocketAddr) -> MetricsSettings {
-        MetricsSettings {
-            addr,
-            token: None,
-            client_labels: false,
-        }
+    #[test]
+    fn a_half_sent_request_is_cut_at_the_deadline() {
+        runtime().block_on(async {
+            let (addr, server) = server(Arc::default(), None).await;
+            let start = Instant::now();
+            let got = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n").await;
+            let took = start.elapsed();
+            assert_eq!(got, "");
+            assert!(
+                took >= REQUEST_TIMEOUT && took < REQUEST_TIMEOUT * 2,
+                "{took:?}"
+            );
+            server.abort();
+        });
     }
 
     #[test]
-    fn bearer_tokens() {
-        let head = b"GET /metrics HTTP/1.1\r\nHost: x\r\nauthorization:  bearer  s3cret \r\n\r\n";
-        assert_eq!(bearer(head), Some(&b"s3cret"[..]));
-        assert_eq!(bearer(b"GET /metrics HTTP/1.1\r\n\r\n"), None);
-        assert_eq!(
-            bearer(b"GET /metrics HTTP/1.1\r\nAuthorization: Basic eDp5\r\n\r\n"),
-            None
-        );
-        assert_eq!(bearer(b"Authorization: Bearer x\r\n"), None, "not a header");
+    fn routes_and_statuses() {
+        runtime().block_on(async {
+            let metrics = Arc::new(Metrics::default());
+            let (addr, server) = server(Arc::clone(&metrics), None).await;
+            let ok = exchange(addr, b"GET /metrics?x=1 HTTP/1.0\r\n\r\n").await;
+            assert!(ok.starts_with("HTTP/1.0 200 OK\r\n"), "{ok}");
+            assert!(
+                ok.contains(&format!("content-type: {CONTENT_TYPE}\r\n")),
+                "{ok}"
+            );
+            assert!(ok.contains("\r\n\r\n# HELP dualstack_events "), "{ok}");
+            assert!(ok.ends_with("# EOF\n"), "{ok}");
+            let missing = exchange(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert!(
+                missing.starts_with("HTTP/1.1 404 Not Found\r\n"),
+                "{missing}"
+            );
+            assert!(
+                missing.ends_with("\r\n\r\nnot found: try /metrics\n"),
+                "{missing}"
+            );
+            let post = exchange(addr, b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert!(
+                post.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+                "{post}"
+            );
+            let bad = exchange(addr, b"hello\r\n\r\n").await;
+            assert!(bad.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{bad}");
+            let huge = format!(
+                "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
+                "y".repeat(MAX_REQUEST)
+            );
+            let huge = exchange(addr, huge.as_bytes()).await;
+            assert!(huge.starts_with("HTTP/1.1 431 "), "{huge}");
+            assert_eq!(metrics.metrics_auth_failures.get(), 0);
+            server.abort();
+        });
     }
 
     #[test]
-    fn routes() {
-        assert_eq!(
-            route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
-            Route::Metrics
-        );
-        assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Route::Metrics);
-        assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n"), Route::NotFound);
-        assert_eq!(route(b"POST /metrics HTTP/1.1\r\n\r\n"), Route::BadMethod);
-        assert_eq!(route(b"hello\r\n"), Route::Bad);
-        assert_eq!(route(b"\xff\xff"), Route::Bad);
-        assert_eq!(route(b""), Route::Bad);
+    fn a_token_is_asked_of_every_request() {
+        runtime().block_on(async {
+            let metrics = Arc::new(Metrics::default());
+            let (addr, server) = server(Arc::clone(&metrics), Some("s3cret")).await;
+            let get = |headers: &'static str| {
+                let request = format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+                async move { exchange(addr, request.as_bytes()).await }
+            };
+            let none = get("").await;
+            assert!(none.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{none}");
+            assert!(
+                none.contains("www-authenticate: Bearer realm=\"dualstack\"\r\n"),
+                "{none}"
+            );
+            assert!(!none.contains("dualstack_events"), "{none}");
+            for wrong in [
+                "Authorization: Bearer s3creT\r\n",
+                "Authorization: Basic czNjcmV0\r\n",
+                "Authorization: Bearer\r\n",
+            ] {
+                let got = get(wrong).await;
+                assert!(got.starts_with("HTTP/1.1 401 "), "{wrong}: {got}");
+            }
+            let other = exchange(addr, b"GET /other HTTP/1.1\r\n\r\n").await;
+            assert!(other.starts_with("HTTP/1.1 401 "), "{other}");
+            let ok = get("authorization:  bearer  s3cret \r\n").await;
+            assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+            let second = get("Authorization: Basic eDp5\r\nAuthorization: Bearer s3cret\r\n").await;
+            assert!(second.starts_with("HTTP/1.1 200 OK\r\n"), "{second}");
+            assert_eq!(metrics.metrics_auth_failures.get(), 5);
+            server.abort();
+        });
     }
 }

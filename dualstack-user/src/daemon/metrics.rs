@@ -1,69 +1,213 @@
-//! The daemon's counters and their Prometheus text exposition (format 0.0.4).
+//! The daemon's counters, kept in a `prometheus-client` registry and written in the OpenMetrics
+//! text format that Prometheus reads.
 //!
-//! Counters are atomics bumped where things happen (hub, clients, log thread) and read only
-//! when scraped, so counting costs the hot path one relaxed add.
+//! Counters are handles bumped where things happen (hub, clients, log thread) and read only when
+//! scraped, so counting costs the hot path one relaxed add. What others own is handed in, never
+//! looked up: the event log's statistics as a snapshot ([`Metrics::set_log_stats`]), each
+//! connected client as its labels and a handle to its drop counter
+//! ([`Metrics::client_connected`]). This module knows nothing of its callers.
 
 use std::{
     collections::BTreeMap,
-    fmt::Write as _,
-    sync::{
-        atomic::{AtomicU64, Ordering::Relaxed},
-        Arc, Mutex, PoisonError,
-    },
+    fmt::{self, Write as _},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use dualstack_common::Syscall;
+pub use prometheus_client::metrics::counter::Counter;
+use prometheus_client::{
+    collector::Collector,
+    encoding::{
+        text, DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric as _,
+        LabelValueEncoder,
+    },
+    metrics::{
+        counter::ConstCounter,
+        family::Family,
+        gauge::{ConstGauge, Gauge},
+    },
+    registry::Registry,
+};
 
-use crate::{outputs::event_log::LogStats, outputs::hub::ClientShared};
+use crate::outputs::event_log::LogStats;
 
-/// Everything `/metrics` reports.
-#[derive(Debug, Default)]
+/// The media type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Every name starts with this and `_`.
+const PREFIX: &str = "dualstack";
+
+/// Everything `/metrics` reports. Counter names gain `_total` in the exposition.
+#[derive(Debug)]
 pub struct Metrics {
-    events: [AtomicU64; Syscall::ALL.len()],
-    pub kernel_drops: AtomicU64,
-    pub client_drops: AtomicU64,
-    pub clients_accepted: AtomicU64,
-    pub clients_refused: AtomicU64,
-    pub auth_failures: AtomicU64,
+    /// Every series but the per-client ones.
+    registry: Registry,
+    /// The per-client series: they tell who uses the daemon, so they are shown only on request.
+    per_client: Registry,
+    /// One handle per syscall, in [`Syscall::ALL`] order, into the `events` family.
+    events: Vec<Counter>,
+    pub kernel_drops: Counter,
+    pub client_drops: Counter,
+    pub clients_accepted: Counter,
+    pub clients_refused: Counter,
+    pub auth_failures: Counter,
     /// TCP connections that lost their waiting place to a newcomer.
-    pub tcp_evictions: AtomicU64,
+    pub tcp_evictions: Counter,
     /// Scrapes refused for a wrong or missing bearer token.
-    pub metrics_auth_failures: AtomicU64,
-    pub clients_disconnected: AtomicU64,
-    pub decode_errors: AtomicU64,
+    pub metrics_auth_failures: Counter,
+    pub clients_disconnected: Counter,
+    pub decode_errors: Counter,
     /// Lines the hub could not hand to the log thread (its channel was full).
-    pub log_queue_drops: AtomicU64,
-    log: Mutex<LogStats>,
+    pub log_queue_drops: Counter,
+    clients_connected: Gauge,
+    log: Arc<Mutex<LogStats>>,
     /// The clients connected now, by id.
-    clients: Mutex<BTreeMap<u64, Arc<ClientShared>>>,
+    clients: Arc<Mutex<BTreeMap<u64, ClientSeries>>>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SyscallLabel {
+    syscall: &'static str,
+}
+
+/// What the metrics know of one connected client.
+#[derive(Debug)]
+struct ClientSeries {
+    labels: ClientLabels,
+    drops: Counter,
+}
+
+#[derive(Debug, EncodeLabelSet)]
+struct ClientLabels {
+    client: u64,
+    transport: &'static str,
+    peer: Escaped,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let events = Family::<SyscallLabel, Counter>::default();
+        let handles = Syscall::ALL
+            .iter()
+            .map(|s| {
+                events
+                    .get_or_create(&SyscallLabel { syscall: s.name() })
+                    .clone()
+            })
+            .collect();
+        // `register` ends each help with a period; collectors write theirs as they are.
+        registry.register("events", "Events read from the kernel, by syscall", events);
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let reg = &mut registry;
+        let kernel_drops = counter(
+            reg,
+            "kernel_drops",
+            "Events the kernel dropped because its ring buffer was full",
+        );
+        let client_drops = counter(
+            reg,
+            "client_drops",
+            "Events not sent to a client because its queue was full, summed over clients",
+        );
+        let clients_accepted = counter(reg, "clients_accepted", "Client connections accepted");
+        let clients_refused = counter(
+            reg,
+            "clients_refused",
+            "Client connections refused: bad first line, wrong token, too many clients",
+        );
+        let auth_failures = counter(
+            reg,
+            "auth_failures",
+            "TCP clients refused for a wrong or missing token",
+        );
+        let tcp_evictions = counter(
+            reg,
+            "tcp_evictions",
+            "TCP connections that lost their place waiting for their token to a newcomer",
+        );
+        let metrics_auth_failures = counter(
+            reg,
+            "metrics_auth_failures",
+            "Scrapes refused for a wrong or missing bearer token",
+        );
+        let clients_disconnected = counter(
+            reg,
+            "clients_disconnected",
+            "Clients that went away or could no longer be written to",
+        );
+        let decode_errors = counter(
+            reg,
+            "decode_errors",
+            "Kernel records that could not be decoded",
+        );
+        let clients_connected = Gauge::default();
+        registry.register(
+            "clients_connected",
+            "Clients connected now",
+            clients_connected.clone(),
+        );
+        let log = Arc::new(Mutex::new(LogStats::default()));
+        let log_queue_drops = Counter::default();
+        registry.register_collector(Box::new(LogCollector {
+            stats: Arc::clone(&log),
+            queue_drops: log_queue_drops.clone(),
+        }));
+        let clients = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut per_client = Registry::with_prefix(PREFIX);
+        per_client.register_collector(Box::new(ClientCollector(Arc::clone(&clients))));
+        Metrics {
+            registry,
+            per_client,
+            events: handles,
+            kernel_drops,
+            client_drops,
+            clients_accepted,
+            clients_refused,
+            auth_failures,
+            tcp_evictions,
+            metrics_auth_failures,
+            clients_disconnected,
+            decode_errors,
+            log_queue_drops,
+            clients_connected,
+            log,
+            clients,
+        }
+    }
 }
 
 impl Metrics {
     pub fn count_event(&self, syscall: Syscall) {
-        let index = Syscall::ALL.iter().position(|s| *s == syscall).unwrap_or(0);
-        self.events[index].fetch_add(1, Relaxed);
+        if let Some(i) = Syscall::ALL.iter().position(|s| *s == syscall) {
+            self.events[i].inc();
+        }
     }
 
     pub fn events(&self, syscall: Syscall) -> u64 {
         Syscall::ALL
             .iter()
             .position(|s| *s == syscall)
-            .map_or(0, |i| self.events[i].load(Relaxed))
+            .map_or(0, |i| self.events[i].get())
     }
 
     /// One line for the end of a run, as tcpdump prints what it captured and dropped.
     pub fn summary(&self) -> String {
-        let events: u64 = Syscall::ALL.iter().map(|&s| self.events(s)).sum();
+        let events: u64 = self.events.iter().map(Counter::get).sum();
         let log = self.log_stats();
         format!(
             "{events} events read, {} lost in the kernel ring, {} decode errors; event log: \
              {} lines written, {} lines dropped, {} rotations; {} events dropped for slow clients",
-            self.kernel_drops.load(Relaxed),
-            self.decode_errors.load(Relaxed),
+            self.kernel_drops.get(),
+            self.decode_errors.get(),
             log.lines_written,
-            log.lines_dropped + self.log_queue_drops.load(Relaxed),
+            log.lines_dropped + self.log_queue_drops.get(),
             log.rotations,
-            self.client_drops.load(Relaxed),
+            self.client_drops.get(),
         )
     }
 
@@ -78,18 +222,23 @@ impl Metrics {
             .clone()
     }
 
-    pub fn client_connected(&self, client: Arc<ClientShared>) {
-        self.clients
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(client.id, client);
+    /// Adds a client's series: its id, transport and peer (pid and uid, or address) as labels,
+    /// and `drops`, the handle its owner counts the client's lost events with.
+    pub fn client_connected(&self, id: u64, transport: &'static str, peer: &str, drops: Counter) {
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        let labels = ClientLabels {
+            client: id,
+            transport,
+            peer: Escaped(peer.to_owned()),
+        };
+        clients.insert(id, ClientSeries { labels, drops });
+        self.clients_connected.set(clients.len() as i64);
     }
 
     pub fn client_gone(&self, id: u64) {
-        self.clients
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
+        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        clients.remove(&id);
+        self.clients_connected.set(clients.len() as i64);
     }
 
     pub fn clients_connected(&self) -> usize {
@@ -99,148 +248,111 @@ impl Metrics {
             .len()
     }
 
-    /// The text exposition of every metric, with # HELP and # TYPE lines. Per-client series
-    /// (labelled with the client's id, transport and peer: its pid and uid, or its address) only
-    /// with `client_labels`: they tell who uses the daemon.
+    /// The exposition of every metric, with # HELP and # TYPE lines and the closing `# EOF`.
+    /// Per-client series only with `client_labels`.
     pub fn render(&self, client_labels: bool) -> String {
         let mut out = String::with_capacity(4096);
-        header(
-            &mut out,
-            "dualstack_events_total",
-            "counter",
-            "Events read from the kernel, by syscall.",
-        );
-        for (i, s) in Syscall::ALL.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "dualstack_events_total{{syscall=\"{}\"}} {}",
-                s.name(),
-                self.events[i].load(Relaxed)
-            );
-        }
-        for (name, help, value) in self.counters() {
-            header(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {value}");
-        }
-        let clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        header(
-            &mut out,
-            "dualstack_clients_connected",
-            "gauge",
-            "Clients connected now.",
-        );
-        let _ = writeln!(out, "dualstack_clients_connected {}", clients.len());
-        if !client_labels {
-            return out;
-        }
-        header(
-            &mut out,
-            "dualstack_client_queue_drops",
-            "gauge",
-            "Events a connected client has lost so far because its queue was full.",
-        );
-        for c in clients.values() {
-            let _ = writeln!(
-                out,
-                "dualstack_client_queue_drops{{client=\"{}\",transport=\"{}\",peer=\"{}\"}} {}",
-                c.id,
-                c.transport,
-                escape(&c.peer),
-                c.drops()
-            );
-        }
+        let written = text::encode_registry(&mut out, &self.registry)
+            .and_then(|()| {
+                if client_labels {
+                    text::encode_registry(&mut out, &self.per_client)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| text::encode_eof(&mut out));
+        written.expect("writing to a String does not fail");
         out
     }
+}
 
-    /// (name, help, value) of every plain counter.
-    fn counters(&self) -> [(&'static str, &'static str, u64); 14] {
-        let log = self.log_stats();
-        [
+/// The event log's counters, from the last snapshot its thread handed over.
+#[derive(Debug)]
+struct LogCollector {
+    stats: Arc<Mutex<LogStats>>,
+    /// Lines dropped before they reached the log thread: told with the log's own drops.
+    queue_drops: Counter,
+}
+
+impl Collector for LogCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let log = self
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for (name, help, value) in [
             (
-                "dualstack_kernel_drops_total",
-                "Events the kernel dropped because its ring buffer was full.",
-                self.kernel_drops.load(Relaxed),
-            ),
-            (
-                "dualstack_client_drops_total",
-                "Events not sent to a client because its queue was full, summed over clients.",
-                self.client_drops.load(Relaxed),
-            ),
-            (
-                "dualstack_clients_accepted_total",
-                "Client connections accepted.",
-                self.clients_accepted.load(Relaxed),
-            ),
-            (
-                "dualstack_clients_refused_total",
-                "Client connections refused: bad first line, wrong token, too many clients.",
-                self.clients_refused.load(Relaxed),
-            ),
-            (
-                "dualstack_auth_failures_total",
-                "TCP clients refused for a wrong or missing token.",
-                self.auth_failures.load(Relaxed),
-            ),
-            (
-                "dualstack_tcp_evictions_total",
-                "TCP connections that lost their place waiting for their token to a newcomer.",
-                self.tcp_evictions.load(Relaxed),
-            ),
-            (
-                "dualstack_metrics_auth_failures_total",
-                "Scrapes refused for a wrong or missing bearer token.",
-                self.metrics_auth_failures.load(Relaxed),
-            ),
-            (
-                "dualstack_clients_disconnected_total",
-                "Clients that went away or could no longer be written to.",
-                self.clients_disconnected.load(Relaxed),
-            ),
-            (
-                "dualstack_decode_errors_total",
-                "Kernel records that could not be decoded.",
-                self.decode_errors.load(Relaxed),
-            ),
-            (
-                "dualstack_log_bytes_total",
+                "log_bytes",
                 "Bytes written to the event log.",
                 log.bytes_written,
             ),
             (
-                "dualstack_log_lines_total",
+                "log_lines",
                 "Lines written to the event log.",
                 log.lines_written,
             ),
+            ("log_rotations", "Event log files rotated.", log.rotations),
             (
-                "dualstack_log_rotations_total",
-                "Event log files rotated.",
-                log.rotations,
-            ),
-            (
-                "dualstack_log_write_errors_total",
+                "log_write_errors",
                 "Failed writes to the event log.",
                 log.write_errors,
             ),
             (
-                "dualstack_log_lines_dropped_total",
+                "log_lines_dropped",
                 "Lines the event log lost: dropped by the log, or not handed to it in time.",
-                log.lines_dropped + self.log_queue_drops.load(Relaxed),
+                log.lines_dropped + self.queue_drops.get(),
             ),
-        ]
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// The connected clients' own series.
+#[derive(Debug)]
+struct ClientCollector(Arc<Mutex<BTreeMap<u64, ClientSeries>>>);
+
+impl Collector for ClientCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let clients = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut family = encoder.encode_descriptor(
+            "client_queue_drops",
+            "Events a connected client has lost so far because its queue was full.",
+            None,
+            ConstGauge::new(0u64).metric_type(),
+        )?;
+        for c in clients.values() {
+            ConstGauge::new(c.drops.get()).encode(family.encode_family(&c.labels)?)?;
+        }
+        Ok(())
+    }
 }
 
-/// A label value as the text format wants it: `\`, `"` and newlines escaped.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// A label value as the text format wants it: `\`, `"` and newlines escaped (the encoder
+/// writes values as they are).
+#[derive(Debug)]
+struct Escaped(String);
+
+impl EncodeLabelValue for Escaped {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -252,7 +364,9 @@ mod tests {
         let m = Metrics::default();
         m.count_event(Syscall::Bind);
         m.count_event(Syscall::Bind);
-        m.client_connected(Arc::new(ClientShared::new(7, "unix", "pid=1 \"x\"".into())));
+        let drops = Counter::default();
+        m.client_connected(7, "unix", "pid=1 \"x\"\\", drops.clone());
+        drops.inc_by(3);
         assert!(!m.render(false).contains("client=\"7\""));
         let text = m.render(true);
         assert!(
@@ -262,20 +376,27 @@ mod tests {
         assert!(text.contains("dualstack_clients_connected 1\n"), "{text}");
         assert!(
             text.contains(
-                "dualstack_client_queue_drops{client=\"7\",transport=\"unix\",peer=\"pid=1 \\\"x\\\"\"} 0\n"
+                "dualstack_client_queue_drops{client=\"7\",transport=\"unix\",peer=\"pid=1 \\\"x\\\"\\\\\"} 3\n"
             ),
             "{text}"
         );
+        assert!(text.ends_with("# EOF\n"), "{text}");
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            let name = line.split(['{', ' ']).next().unwrap();
+            let sample = line.split(['{', ' ']).next().unwrap();
+            // A counter's family is named without the `_total` of its samples.
+            let family = sample.strip_suffix("_total").unwrap_or(sample);
+            let kind = if family == sample { "gauge" } else { "counter" };
             assert!(
-                text.contains(&format!("# TYPE {name} ")),
-                "{name} has no TYPE"
+                text.contains(&format!("# TYPE {family} {kind}\n")),
+                "{sample} has no TYPE {kind}"
             );
             assert!(
-                text.contains(&format!("# HELP {name} ")),
-                "{name} has no HELP"
+                text.contains(&format!("# HELP {family} ")),
+                "{sample} has no HELP"
             );
         }
+        m.client_gone(7);
+        assert_eq!(m.clients_connected(), 0);
+        assert!(m.render(true).contains("dualstack_clients_connected 0\n"));
     }
 }

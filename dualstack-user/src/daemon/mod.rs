@@ -6,7 +6,7 @@
 //! kernel ring -> pipeline (record) -> outputs::hub -+-> client queue -> client writer -> socket
 //!                                                   +-> client queue -> ...
 //!                                                   +-> log queue -> log thread -> event log
-//! metrics <- counters (atomics) <- hub, clients, log thread
+//! metrics <- counters (atomic handles) <- hub, clients, log thread
 //! ```
 //! Every queue is bounded and filled with `try_send`: the hub never waits on a client or on
 //! the log, so a slow reader loses events for itself only, and is told how many.

@@ -2,10 +2,7 @@
 //! the event log, then read the kernel ring and fan events out until SIGTERM or SIGINT.
 //! SIGHUP reopens the event log.
 
-use std::{
-    sync::{atomic::Ordering::Relaxed, Arc},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use log::{info, warn};
 use tokio::{
@@ -261,7 +258,7 @@ fn take(record: &[u8], pipeline: &mut Pipeline, batch: &mut Vec<Record>, metrics
     match decode(record) {
         Ok(event) => batch.push(pipeline.record(event)),
         Err(err) => {
-            if metrics.decode_errors.fetch_add(1, Relaxed) == 0 {
+            if metrics.decode_errors.inc() == 0 {
                 warn!("undecodable event record: {err}");
             }
         }

@@ -19,7 +19,10 @@ use tokio::sync::{
 };
 
 use crate::{
-    daemon::{metrics::Metrics, protocol::Selection},
+    daemon::{
+        metrics::{Counter, Metrics},
+        protocol::Selection,
+    },
     outputs::event_log::handle::LogHandle,
     pipeline::Record,
     schema::{lost_line, REASON_EARLY, REASON_KERNEL, REASON_SLOW},
@@ -46,7 +49,8 @@ pub struct ClientShared {
     pub transport: &'static str,
     /// Who it is: peer credentials (Unix) or address (TCP).
     pub peer: String,
-    drops: AtomicU64,
+    /// Shared with the metrics, which show it per client.
+    drops: Counter,
     owed_slow: AtomicU64,
     owed_kernel: AtomicU64,
     owed_early: AtomicU64,
@@ -60,7 +64,7 @@ impl ClientShared {
             id,
             transport,
             peer,
-            drops: AtomicU64::new(0),
+            drops: Counter::default(),
             owed_slow: AtomicU64::new(0),
             owed_kernel: AtomicU64::new(0),
             owed_early: AtomicU64::new(0),
@@ -70,7 +74,7 @@ impl ClientShared {
 
     /// Events this client lost because its queue was full.
     pub fn drops(&self) -> u64 {
-        self.drops.load(Relaxed)
+        self.drops.get()
     }
 
     /// The lost records owed to this client, each reported once (swap keeps it exact even if
@@ -128,9 +132,9 @@ impl Client {
             }
             Item::Undecided(_) => self.early_uncounted += 1,
             Item::Record(_) => {
-                self.shared.drops.fetch_add(1, Relaxed);
+                self.shared.drops.inc();
                 self.shared.owed_slow.fetch_add(1, Relaxed);
-                metrics.client_drops.fetch_add(1, Relaxed);
+                metrics.client_drops.inc();
             }
         }
     }
@@ -147,9 +151,9 @@ impl Client {
         self.early = Vec::new();
         self.selection = Some(selection);
         if lost > 0 {
-            self.shared.drops.fetch_add(lost, Relaxed);
+            self.shared.drops.inc_by(lost);
             self.shared.owed_early.fetch_add(lost, Relaxed);
-            metrics.client_drops.fetch_add(lost, Relaxed);
+            metrics.client_drops.inc_by(lost);
             self.shared.wake.notify_one();
         }
     }
@@ -178,7 +182,9 @@ impl Hub {
                 tx,
                 selection,
             } => {
-                self.metrics.client_connected(Arc::clone(&shared));
+                let drops = shared.drops.clone();
+                self.metrics
+                    .client_connected(shared.id, shared.transport, &shared.peer, drops);
                 self.clients.push(Client {
                     shared,
                     tx,
@@ -238,7 +244,7 @@ impl Hub {
 
     /// Tells every client, and the log, that the kernel dropped `count` events.
     pub fn kernel_lost(&mut self, count: u64) {
-        self.metrics.kernel_drops.fetch_add(count, Relaxed);
+        self.metrics.kernel_drops.inc_by(count);
         log::warn!(
             "the kernel dropped {count} events: its ring buffer was full (try a larger --ring-mib)"
         );

@@ -143,7 +143,7 @@ fn a_full_queue_costs_its_client_only_and_is_owed() {
         n += 1;
     }
     assert_eq!((n, roomy.drops()), (6, 0));
-    assert_eq!(metrics.client_drops.load(Relaxed), 3);
+    assert_eq!(metrics.client_drops.get(), 3);
     assert_eq!(metrics.events(dualstack_common::Syscall::Close), 6);
 }
 
@@ -186,7 +186,7 @@ fn undecided_clients_get_every_event_and_everyone_hears_of_kernel_drops() {
         (lost[0]["count"].as_u64(), lost[0]["reason"].as_str()),
         (Some(4), Some(REASON_KERNEL))
     );
-    assert_eq!(metrics.kernel_drops.load(Relaxed), 4);
+    assert_eq!(metrics.kernel_drops.get(), 4);
 }
 
 #[test]
@@ -207,7 +207,7 @@ fn events_lost_before_the_filter_is_known_count_only_if_the_filter_wants_them() 
         (lost[0]["count"].as_u64(), lost[0]["reason"].as_str()),
         (Some(2), Some(REASON_EARLY))
     );
-    assert_eq!((early.drops(), metrics.client_drops.load(Relaxed)), (2, 2));
+    assert_eq!((early.drops(), metrics.client_drops.get()), (2, 2));
     // Once decided, a full queue is the client's own slowness.
     hub.publish(pipeline.record(close(7)));
     assert!(matches!(rx.try_recv(), Ok(Item::Undecided(_))));

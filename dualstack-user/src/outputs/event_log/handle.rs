@@ -220,7 +220,7 @@ impl LogHandle {
     fn send(&self, msg: LogMsg) {
         let Some(tx) = &self.tx else { return };
         if !self.settle(tx) || tx.try_send(msg).is_err() {
-            self.metrics.log_queue_drops.fetch_add(1, Relaxed);
+            self.metrics.log_queue_drops.inc();
             self.shared.owed(Owed::QueueFull).fetch_add(1, Relaxed);
         }
     }
@@ -538,7 +538,7 @@ mod tests {
         // The kernel's own record finds the queue full too.
         log.kernel_lost(5);
         sink.allow(usize::MAX);
-        let kept = 10 - usize::try_from(metrics.log_queue_drops.load(Relaxed)).unwrap();
+        let kept = 10 - usize::try_from(metrics.log_queue_drops.get()).unwrap();
         sink.wait_for(kept);
         log.write(line(10));
         log.close();
