@@ -35,10 +35,12 @@ use crate::{
     daemon::{
         admission::{Refusal, RefusalLog, Source, WaitingRoom, WAITING_PLACES},
         config::Token,
-        metrics::Metrics,
         protocol::{constant_time_eq, error_line, parse_request, Selection, MAX_FIRST_LINE},
     },
-    outputs::hub::{ClientShared, Control, Item},
+    outputs::{
+        hub::{ClientShared, Control, Item},
+        metrics::Metrics,
+    },
     pipeline::Record,
 };
 

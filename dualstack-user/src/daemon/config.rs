@@ -82,6 +82,19 @@ pub struct LogSettings {
     pub compress: bool,
 }
 
+impl LogSettings {
+    /// What the event log is told.
+    pub fn policy(&self) -> crate::outputs::event_log::LogPolicy {
+        crate::outputs::event_log::LogPolicy {
+            dir: self.dir.clone(),
+            max_bytes: self.max_bytes,
+            max_age: self.max_age.unwrap_or(Duration::ZERO),
+            keep: self.keep as usize,
+            compress: self.compress,
+        }
+    }
+}
+
 /// The group allowed on the socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {

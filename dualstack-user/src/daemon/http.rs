@@ -21,11 +21,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use log::{debug, warn};
 use tokio::{net::TcpListener, sync::Semaphore};
 
-use crate::daemon::{
-    config::MetricsSettings,
-    metrics::{Metrics, CONTENT_TYPE},
-    protocol::constant_time_eq,
-};
+use crate::daemon::{config::MetricsSettings, protocol::constant_time_eq};
+use crate::outputs::metrics::{Metrics, CONTENT_TYPE};
 
 /// The request head's cap (hyper's smallest read buffer); past it the answer is 431.
 const MAX_REQUEST: usize = 8 * 1024;

@@ -21,7 +21,6 @@ pub mod client;
 pub mod config;
 pub mod http;
 pub mod listen;
-pub mod metrics;
 pub mod protocol;
 pub mod run;
 

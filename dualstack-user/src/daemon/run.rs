@@ -13,7 +13,7 @@ use tokio::{
 
 use crate::{
     clock::Clock,
-    daemon::{client::ClientContext, config::DaemonConfig, http, listen, metrics::Metrics, Error},
+    daemon::{client::ClientContext, config::DaemonConfig, http, listen, Error},
     decode::{decode, task_change},
     kernel::{
         loader::{LoadOptions, Probes},
@@ -23,6 +23,7 @@ use crate::{
     outputs::{
         event_log::handle::{open_event_log, LogHandle},
         hub::{Control, Hub},
+        metrics::Metrics,
     },
     pipeline::{Pipeline, Record},
 };
@@ -120,7 +121,7 @@ impl Daemon {
         let metrics = Arc::new(Metrics::default());
         let log = match &config.log {
             Some(settings) => Some(LogHandle::spawn(
-                open_event_log(settings)?,
+                open_event_log(settings.policy()).map_err(|e| Error::Log(e.to_string()))?,
                 Arc::clone(&metrics),
             )?),
             None => None,

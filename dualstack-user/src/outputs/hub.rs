@@ -19,11 +19,11 @@ use tokio::sync::{
 };
 
 use crate::{
-    daemon::{
-        metrics::{Counter, Metrics},
-        protocol::Selection,
-    },
     outputs::event_log::handle::LogHandle,
+    outputs::{
+        metrics::{Counter, Metrics},
+        selection::Selection,
+    },
     pipeline::Record,
     schema::{lost_line, REASON_EARLY, REASON_KERNEL, REASON_SLOW},
 };

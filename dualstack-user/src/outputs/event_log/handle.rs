@@ -23,8 +23,10 @@ use std::{
 use bytes::Bytes;
 
 use crate::{
-    daemon::{config::LogSettings, metrics::Metrics, Error},
-    outputs::event_log::{self, EventLog, LogError, LogPolicy, LogStats, FLUSH_INTERVAL},
+    outputs::{
+        event_log::{self, EventLog, LogError, LogPolicy, LogStats, FLUSH_INTERVAL},
+        metrics::Metrics,
+    },
     pipeline::Record,
     schema::{write_lost as lost_record, REASON_KERNEL},
 };
@@ -93,18 +95,11 @@ impl LineSink for EventLog {
     }
 }
 
-/// Opens the event log described by `settings`. A directory that cannot be written is not an
-/// error here: the log starts failing (dropping and counting lines, retrying), and the daemon
-/// streams on; the reason is logged now and shown in the metrics.
-pub fn open_event_log(settings: &LogSettings) -> Result<EventLog, Error> {
-    let policy = LogPolicy {
-        dir: settings.dir.clone(),
-        max_bytes: settings.max_bytes,
-        max_age: settings.max_age.unwrap_or(std::time::Duration::ZERO),
-        keep: settings.keep as usize,
-        compress: settings.compress,
-    };
-    let mut log = EventLog::open(policy).map_err(|e| Error::Log(e.to_string()))?;
+/// Opens the event log of `policy`. A directory that cannot be written is not an error here:
+/// the log starts failing (dropping and counting lines, retrying), and the daemon streams on;
+/// the reason is logged now and shown in the metrics.
+pub fn open_event_log(policy: LogPolicy) -> Result<EventLog, LogError> {
+    let mut log = EventLog::open(policy)?;
     log.set_gap_record(lost_record);
     if let Some(reason) = log.stats().last_error.filter(|_| log.is_failing()) {
         log::error!("event log unavailable, events are streamed but not logged: {reason}");
