@@ -284,12 +284,12 @@ pub struct Errno(pub i32);
 impl Errno {
     /// Symbolic name, e.g. "EADDRINUSE".
     pub fn name(self) -> Option<&'static str> {
-        crate::format::errno::errno_name(self.0)
+        crate::host::errno::errno_name(self.0)
     }
 
     /// Human message, e.g. "Address already in use".
     pub fn message(self) -> Option<&'static str> {
-        crate::format::errno::errno_message(self.0)
+        crate::host::errno::errno_message(self.0)
     }
 }
 

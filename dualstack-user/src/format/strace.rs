@@ -5,10 +5,10 @@ use std::{fmt::Write as _, net::Ipv6Addr};
 
 use crate::{
     format::{
-        errno::errno_is_restart,
         names,
         quote::{quote, quote_limited},
     },
+    host::errno::errno_is_restart,
     model::{AddrLen, Call, Event, Return, UserBuf, UserRead},
     sockaddr::{PacketAddr, SockAddr, UnixAddr, AF_UNIX},
 };

@@ -1,6 +1,7 @@
-//! Facts of this host that any part may ask: interface names, processes and their threads,
-//! sysctl values. The ground floor: it imports nothing of dualstack.
+//! Facts of this host that any part may ask: errno names and messages, interface names,
+//! processes and their threads, sysctl values. The ground floor: it imports nothing of dualstack.
 
+pub mod errno;
 pub mod process;
 
 /// The name of network interface `index` (if_indextoname), for strace's `if_nametoindex(...)`.

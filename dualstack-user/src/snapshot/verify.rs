@@ -27,7 +27,7 @@ use std::{
 };
 
 use super::{netns, sock_diag, Listener, Netns, Protocol};
-use crate::format::errno::{errno_message, errno_name};
+use crate::host::errno::{errno_message, errno_name};
 
 /// How long a TCP connect may take before the attempt counts as unanswered.
 const TCP_TIMEOUT: Duration = Duration::from_millis(500);
