@@ -173,7 +173,7 @@ fn two_hundred_thousand_calls_are_logged_rotated_and_exported_exactly() {
     if lost == 0 {
         assert_eq!(streamed.len(), 200_000);
     }
-    let marker = format!("\"pid\":{pid},\"tid\"");
+    let marker = format!("\"pid\":{pid},\"ppid\"");
     let mine: Vec<&str> = lines
         .iter()
         .copied()

@@ -5,7 +5,11 @@
 //! change with the kernel version and its config, so they are looked up at load time in
 //! /sys/kernel/btf/vmlinux and handed to the programs as [`KernelOffsets`].
 //!
-//! The parser below reads only what that needs: the header, the type section (to find each
+//! Why a parser of our own: aya-obj (pinned in the workspace, version 0.3.0) parses BTF, but
+//! keeps private what this needs (a type by id, struct and union members with their bit
+//! offsets and bitfield sizes, a type's size, where a typedef points): only `parse`,
+//! `id_by_type_name_kind` and its builders are public. Its parser also accepts a zero magic
+//! and panics on a bad name offset. The parser below reads only what that needs: the header, the type section (to find each
 //! type's extent and the members of structs and unions) and the string section. It trusts
 //! nothing in the blob: every read is bounds-checked and every walk is bounded, so any input
 //! gives a value or an error, never a panic or a hang.

@@ -234,6 +234,7 @@ fn clients_whose_queue_closed_are_forgotten() {
 /// How long the stand-in holder lookup takes: a netns that answers slowly.
 const SLOW_LOOKUP: Duration = Duration::from_millis(400);
 
+#[allow(clippy::unnecessary_wraps)] // the shape of a lookup
 fn slow_lookup(_: PortKey) -> Option<Holder> {
     std::thread::sleep(SLOW_LOOKUP);
     Some(Holder {

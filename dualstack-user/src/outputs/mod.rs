@@ -3,6 +3,7 @@
 //! - [`hub`]: the daemon's fan-out to every client's bounded queue and to the event log.
 //! - [`event_log`]: the rotated JSON Lines files on disk, written by a thread of their own.
 //! - [`metrics`]: what every output counts, as OpenMetrics text.
+//!
 //! [`selection`] is what a daemon client asked for: its filter and format.
 
 pub mod event_log;

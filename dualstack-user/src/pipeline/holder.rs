@@ -144,6 +144,7 @@ impl HolderFinder {
 
 /// A holder lookup, done or under way.
 #[derive(Debug, Default)]
+#[allow(clippy::option_option)] // not done yet / done, found nothing / done, found one
 pub struct Lookup {
     result: Mutex<Option<Option<Holder>>>,
     /// Wakes threads blocked in [`Lookup::wait`].

@@ -74,6 +74,7 @@ impl Pipeline {
     }
 
     /// Keep every record's ancestors, for filters that keep a process and its descendants.
+    #[must_use]
     pub fn keep_lineage(mut self) -> Pipeline {
         self.lineage = true;
         self

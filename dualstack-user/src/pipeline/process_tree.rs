@@ -60,6 +60,7 @@ impl ProcessTree {
     }
 
     /// `pid` was started by `ppid` (a log's `ppid` field, a fork).
+    #[allow(clippy::similar_names)] // pid and ppid are the kernel's names
     pub fn learn(&mut self, pid: u32, ppid: u32) {
         if pid == ppid || pid == 0 {
             return;

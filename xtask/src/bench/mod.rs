@@ -10,6 +10,8 @@
 //!   kernel ring buffer dropped are reported too.
 //! * `getppid_loop M`: M `getppid()` calls, untraced vs while `dualstack trace -o /dev/null`
 //!   traces the whole system in the background: the system-wide tax on unrelated syscalls.
+//! * the user side alone ([`pipeline`]): kernel records of a real run replayed through decode
+//!   -> record -> strace text and -> JSON on one core, in events per second.
 //!
 //! The machines are shared and noisy, so only ratios measured in the same run mean much.
 //!
@@ -18,6 +20,7 @@
 //! and `target/bench/results.json`.
 
 mod getppid;
+mod pipeline;
 mod process;
 mod report;
 mod socket_loop;
@@ -81,6 +84,8 @@ pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
         seconds: started.elapsed().as_secs_f64(),
     };
     report.print();
+    println!("\nuser side alone (one core, replayed):");
+    print!("{}", pipeline::bench_pipeline()?);
     let json_path = out_dir.join("results.json");
     std::fs::write(&json_path, report.json())
         .with_context(|| format!("cannot write {}", json_path.display()))?;

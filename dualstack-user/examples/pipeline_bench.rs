@@ -1,0 +1,135 @@
+//! The user side alone, on one core: kernel records captured from a real run (a python3
+//! socket loop traced by the real probes) replayed through decode -> record -> strace text,
+//! and decode -> record -> JSON. Prints events per second and bytes per event of each.
+//!
+//! Run as root: `cargo run --release -p dualstack-user --example pipeline_bench [EVENTS]`
+//! (`cargo xtask bench` runs it).
+
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::{ensure, Context as _};
+use dualstack::{
+    clock::Clock,
+    decode::decode,
+    filter::Filter,
+    format::strace::Leader,
+    kernel::{
+        loader::{LoadOptions, Probes},
+        reader::EventReader,
+    },
+    pipeline::Pipeline,
+};
+
+/// Socket lifecycles of the captured run: five traced calls each.
+const LOOPS: u32 = 3000;
+const LOOP: &str = "import socket
+for _ in range(LOOPS):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(('::', 0))
+    s.listen(16)
+    s.close()
+";
+
+fn main() -> anyhow::Result<()> {
+    let events: usize = match std::env::args().nth(1) {
+        Some(n) => n.parse().context("EVENTS must be a number")?,
+        None => 1_000_000,
+    };
+    pin_to_one_core();
+    let records = capture()?;
+    ensure!(!records.is_empty(), "no event was captured");
+    let bytes: usize = records.iter().map(Vec::len).sum();
+    println!(
+        "captured {} kernel records ({} bytes each on average) from a python3 socket loop",
+        records.len(),
+        bytes / records.len()
+    );
+    let strace = replay(&records, events, Output::Strace);
+    let json = replay(&records, events, Output::Json);
+    for (name, (rate, per_event)) in [("strace text", strace), ("JSON", json)] {
+        println!("pipeline {name:<11}: {rate:>10.0} events/s, {per_event:>5.0} bytes/event");
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Output {
+    Strace,
+    Json,
+}
+
+/// Replays `records` round after round until `events` went through; events/s, bytes/event.
+fn replay(records: &[Vec<u8>], events: usize, output: Output) -> (f64, f64) {
+    let mut pipeline = Pipeline::offline(Clock::now(), Some(false));
+    let keep = Filter::default();
+    let mut text = String::with_capacity(256);
+    let mut json = Vec::with_capacity(1 << 16);
+    let mut written = 0usize;
+    let start = Instant::now();
+    for raw in records.iter().cycle().take(events) {
+        let Ok(event) = decode(raw) else { continue };
+        let Some(record) = pipeline.record_if(event, &keep) else {
+            continue;
+        };
+        match output {
+            Output::Strace => {
+                text.clear();
+                record.write_strace(&mut text, Leader::Bracket, None);
+                written += text.len();
+            }
+            Output::Json => {
+                json.clear();
+                record.write_json(&mut json);
+                written += json.len();
+            }
+        }
+    }
+    let took = start.elapsed().as_secs_f64();
+    (events as f64 / took, written as f64 / events as f64)
+}
+
+/// The raw records of the python3 loop, read from the real probes' ring.
+fn capture() -> anyhow::Result<Vec<Vec<u8>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut options = LoadOptions::default();
+        Filter {
+            comm: Some("python3".into()),
+            ..Filter::default()
+        }
+        .apply_to(&mut options.config);
+        let mut probes = Probes::load(&options)?;
+        let mut reader = EventReader::new(probes.take_events()?)?;
+        let mut child = Command::new("python3")
+            .args(["-c", &LOOP.replace("LOOPS", &LOOPS.to_string())])
+            .spawn()
+            .context("cannot run python3")?;
+        let mut records = Vec::new();
+        loop {
+            let exited = child.try_wait()?.is_some();
+            reader.drain(|r| records.push(r.to_vec()));
+            if exited {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        reader.drain(|r| records.push(r.to_vec()));
+        Ok(records)
+    })
+}
+
+/// One core, as the targets say: the figures are per core.
+fn pin_to_one_core() {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET writes within it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &raw const set);
+    }
+}
