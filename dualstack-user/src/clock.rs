@@ -1,5 +1,6 @@
 //! Turns the kernel's CLOCK_MONOTONIC stamps into wall-clock time.
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jiff::Timestamp;
@@ -67,7 +68,26 @@ impl Clock {
 
 /// RFC 3339 UTC text of a time, with microseconds (truncated, as strace's are).
 pub fn rfc3339(time: SystemTime) -> String {
-    format!("{:.6}", utc(time))
+    thread_local! {
+        /// The date and time of day of the last second formatted: events come in runs of the
+        /// same second, and formatting the calendar is most of the cost of a JSON time.
+        static SECOND: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (secs, micros) = (since.as_secs(), since.subsec_micros());
+    SECOND.with_borrow_mut(|(second, text)| {
+        if *second != secs {
+            // "YYYY-MM-DDTHH:MM:SS" of "YYYY-MM-DDTHH:MM:SSZ".
+            let whole = format!("{}", utc(UNIX_EPOCH + Duration::from_secs(secs)));
+            whole.trim_end_matches('Z').clone_into(text);
+            *second = secs;
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        out.push_str(text);
+        let _ = write!(out, ".{micros:06}Z");
+        out
+    })
 }
 
 /// A time as a UTC timestamp. Times before the epoch are the epoch (a kernel stamp never is);

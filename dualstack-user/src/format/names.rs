@@ -91,6 +91,14 @@ pub fn address_family_str(af: u32) -> String {
     xval(name, u64::from(af), "AF_???")
 }
 
+/// [`socket_type`], without an allocation for a plain type (the kernel's view has no flags).
+pub fn socket_type_cow(ty: u32) -> std::borrow::Cow<'static, str> {
+    match lookup(SOCKTYPES, ty) {
+        Some(name) => std::borrow::Cow::Borrowed(name),
+        None => std::borrow::Cow::Owned(socket_type(ty)),
+    }
+}
+
 /// `socket()`/`socketpair()` type argument, as strace's `tprint_sock_type()`:
 /// `SOCK_STREAM`, `SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK`, `0xf /* SOCK_??? */`,
 /// `SOCK_STREAM|0x10 /* SOCK_??? */`, `SOCK_CLOEXEC|0xf`, `0`.

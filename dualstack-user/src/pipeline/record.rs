@@ -3,6 +3,7 @@
 
 use std::{
     borrow::Cow,
+    net::IpAddr,
     sync::{Arc, OnceLock},
 };
 
@@ -22,7 +23,7 @@ use crate::{
         holder::{Holder, Lookup},
         notes::Notes,
     },
-    schema::{EventLine, HolderLine, KernelLine, Line, SocketLine, VerdictLine},
+    schema::{EventLine, HolderLine, KernelLine, SocketLine, VerdictLine},
     sockaddr::SockAddr,
     verdict::Verdict,
 };
@@ -130,7 +131,7 @@ impl Record {
         let mut text = String::with_capacity(160);
         self.write_strace(&mut text, Leader::None, None);
         let holder = self.holder();
-        Line::Event(self.line(&text, holder.as_ref())).write(out);
+        crate::schema::write_event(out, &self.line(&text, holder.as_ref()));
     }
 
     /// The table row of `stream -f table`.
@@ -179,7 +180,7 @@ impl Record {
             errno: errno.map(Cow::Borrowed),
             error: error.map(Cow::Borrowed),
             family: event.family().map(family_name),
-            address: address.map(Cow::Owned),
+            address,
             port,
             peer: event.peer().as_ref().map(|p| Cow::Borrowed(Peer::name(p))),
             v6only: self.notes.v6only.map(|(v, _)| v),
@@ -225,10 +226,27 @@ fn resolve() -> Resolve<'static> {
     }
 }
 
+/// An address as JSON shows it; the wildcards, most listeners' address, without an allocation.
+fn ip_text(ip: IpAddr) -> Cow<'static, str> {
+    match ip {
+        IpAddr::V6(v6) if v6.is_unspecified() => Cow::Borrowed("::"),
+        IpAddr::V4(v4) if v4.is_unspecified() => Cow::Borrowed("0.0.0.0"),
+        ip => Cow::Owned(ip.to_string()),
+    }
+}
+
+fn sockaddr_ip(addr: &SockAddr) -> Option<Cow<'static, str>> {
+    match addr {
+        SockAddr::Inet(a) => Some(ip_text(IpAddr::V4(*a.ip()))),
+        SockAddr::Inet6 { addr, .. } => Some(ip_text(IpAddr::V6(*addr.ip()))),
+        _ => None,
+    }
+}
+
 /// The address a JSON record shows: the one the call carried, else the kernel's bound address,
 /// else the socket's last bind; an accept's is its peer's or nothing, never the listener's.
-fn shown_address(event: &Event) -> (Option<String>, Option<u16>) {
-    let as_pair = |a: &SockAddr| (a.ip_text(), a.port());
+fn shown_address(event: &Event) -> (Option<Cow<'static, str>>, Option<u16>) {
+    let as_pair = |a: &SockAddr| (sockaddr_ip(a), a.port());
     let carried = event
         .address()
         .filter(|a| a.port().is_some())
@@ -242,7 +260,7 @@ fn shown_address(event: &Event) -> (Option<String>, Option<u16>) {
             .socket()
             .and_then(|k| k.local)
             .filter(|a| a.port() != 0)
-            .map(|a| (Some(a.ip().to_string()), Some(a.port())))
+            .map(|a| (Some(ip_text(a.ip())), Some(a.port())))
     };
     let last_bind = || {
         event
@@ -271,7 +289,7 @@ fn holder_line(h: &Holder) -> HolderLine<'_> {
         comm: h.comm.as_deref().map(Cow::Borrowed),
         fd: h.fd,
         family: family_name(h.family),
-        address: Cow::Owned(h.local.ip().to_string()),
+        address: ip_text(h.local.ip()),
         port: h.local.port(),
         state: Cow::Borrowed(h.state),
         v6only: h.v6only,
@@ -285,11 +303,11 @@ fn kernel_line(k: &KernelSocket) -> KernelLine<'static> {
         netns: k.netns,
         inode: k.inode,
         family: family_name(k.family),
-        sock_type: Cow::Owned(names::socket_type(u32::from(k.sock_type))),
+        sock_type: names::socket_type_cow(u32::from(k.sock_type)),
         state: k.state,
         v6only: k.v6only,
         netns_bindv6only: k.netns_bindv6only,
-        address: k.local.map(|a| Cow::Owned(a.ip().to_string())),
+        address: k.local.map(|a| ip_text(a.ip())),
         port: k.local.map(|a| a.port()),
     }
 }
@@ -306,14 +324,14 @@ fn verdict_line(v: &Verdict) -> VerdictLine<'_> {
 
 fn socket_line(s: &SocketInfo) -> SocketLine<'_> {
     SocketLine {
-        sock_type: s.sock_type.map(|t| Cow::Owned(names::socket_type(t))),
+        sock_type: s.sock_type.map(names::socket_type_cow),
         protocol: s.protocol,
         reuseaddr: s.reuseaddr,
         reuseport: s.reuseport,
         freebind: s.freebind,
         transparent: s.transparent,
         bind_device: s.bind_device.as_deref().map(Cow::Borrowed),
-        bound_address: s.bound.as_ref().and_then(SockAddr::ip_text).map(Cow::Owned),
+        bound_address: s.bound.as_ref().and_then(sockaddr_ip),
         bound_port: s.bound.as_ref().and_then(SockAddr::port),
     }
 }
