@@ -81,6 +81,31 @@ pub struct DaemonFlags {
     /// Sockets whose state (family, options, bound address) the kernel keeps at once.
     #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
     pub max_sockets: u32,
+    /// Publish the event log to NATS JetStream at URL[,URL...] (stream DUALSTACK_EVENTS,
+    /// subjects dualstack.HOST.events.SYSCALL), from where it last stopped; needs the log.
+    #[arg(long, value_name = "URL[,URL...]")]
+    pub nats: Option<String>,
+    /// File holding the NATS token.
+    #[arg(long, value_name = "FILE")]
+    pub nats_token_file: Option<PathBuf>,
+    /// NATS credentials file (JWT and nkey seed).
+    #[arg(long, value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// CA certificate to verify the NATS servers' TLS with (TLS is then required).
+    #[arg(long, value_name = "FILE")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// This host's name in NATS subjects and keys (default: the hostname).
+    #[arg(long, value_name = "NAME")]
+    pub host_id: Option<String>,
+    /// Age after which JetStream drops events of the stream it creates: 30s, 15m, 12h, 7d, 0.
+    #[arg(long, value_name = "AGE", default_value = "7d")]
+    pub nats_max_age: String,
+    /// Size at which JetStream drops the oldest events of the stream it creates, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub nats_max_mib: u64,
+    /// Replicas of the stream it creates, in a JetStream cluster.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub nats_replicas: usize,
 }
 
 impl From<DaemonFlags> for DaemonOptions {
@@ -104,6 +129,14 @@ impl From<DaemonFlags> for DaemonOptions {
             btf: f.btf,
             ring_mib: f.ring_mib,
             max_sockets: f.max_sockets,
+            nats: f.nats,
+            nats_token_file: f.nats_token_file,
+            nats_creds: f.nats_creds,
+            nats_tls_ca: f.nats_tls_ca,
+            host_id: f.host_id,
+            nats_max_age: f.nats_max_age,
+            nats_max_mib: f.nats_max_mib,
+            nats_replicas: f.nats_replicas,
         }
     }
 }

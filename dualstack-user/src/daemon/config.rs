@@ -41,6 +41,14 @@ pub struct DaemonOptions {
     pub btf: String,
     pub ring_mib: u32,
     pub max_sockets: u32,
+    pub nats: Option<String>,
+    pub nats_token_file: Option<PathBuf>,
+    pub nats_creds: Option<PathBuf>,
+    pub nats_tls_ca: Option<PathBuf>,
+    pub host_id: Option<String>,
+    pub nats_max_age: String,
+    pub nats_max_mib: u64,
+    pub nats_replicas: usize,
 }
 
 /// A secret: never printed.
@@ -113,6 +121,8 @@ pub struct DaemonConfig {
     pub max_clients: usize,
     /// None with --no-log.
     pub log: Option<LogSettings>,
+    /// With --nats: where the event log is published.
+    pub nats: Option<crate::outputs::nats::NatsSettings>,
     pub ring_bytes: u32,
     pub max_sockets: u32,
     pub btf: Option<PathBuf>,
@@ -125,6 +135,10 @@ pub struct DaemonConfig {
 
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
+    #[error("--nats publishes the event log, so it needs the log: drop --no-log")]
+    NatsWithoutLog,
+    #[error("{0}")]
+    Nats(String),
     #[error("--socket {0}: the path is longer than {SUN_PATH_MAX} bytes, the limit of a Unix socket address")]
     SocketPathTooLong(PathBuf),
     #[error("--socket {0}: exists and is not a socket; refusing to replace it")]
@@ -169,6 +183,86 @@ pub enum ConfigError {
 
 impl DaemonOptions {
     /// Checks every option without changing anything on the system.
+    /// The NATS publisher's settings, when --nats is given.
+    fn nats_settings(
+        &self,
+        log: Option<&LogSettings>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<crate::outputs::nats::NatsSettings>, ConfigError> {
+        use crate::outputs::nats::{NatsAuth, NatsSettings, StreamSettings};
+        let Some(urls) = &self.nats else {
+            let given = self.nats_token_file.is_some()
+                || self.nats_creds.is_some()
+                || self.nats_tls_ca.is_some();
+            if given {
+                return Err(ConfigError::Nats(
+                    "--nats-token-file, --nats-creds and --nats-tls-ca need --nats URL".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let log = log.ok_or(ConfigError::NatsWithoutLog)?;
+        let urls: Vec<String> = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if urls.is_empty() {
+            return Err(ConfigError::Nats("--nats: no server URL given".into()));
+        }
+        let auth = match (&self.nats_token_file, &self.nats_creds) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Nats(
+                    "give --nats-token-file or --nats-creds, not both".into(),
+                ))
+            }
+            (Some(file), None) => {
+                let token = self.read_token("--nats-token-file", file, warnings)?;
+                NatsAuth::Token(String::from_utf8_lossy(&token.0).into_owned())
+            }
+            (None, Some(creds)) => {
+                if !creds.is_file() {
+                    return Err(ConfigError::Nats(format!(
+                        "--nats-creds {}: not a readable file",
+                        creds.display()
+                    )));
+                }
+                NatsAuth::Creds(creds.clone())
+            }
+            (None, None) => NatsAuth::None,
+        };
+        if let Some(ca) = self.nats_tls_ca.as_ref().filter(|ca| !ca.is_file()) {
+            return Err(ConfigError::Nats(format!(
+                "--nats-tls-ca {}: not a readable file",
+                ca.display()
+            )));
+        }
+        let host_id = match &self.host_id {
+            Some(id) => id.clone(),
+            None => hostname(),
+        };
+        if host_id.is_empty() || host_id.contains(['/', ' ', '*', '>']) {
+            return Err(ConfigError::Nats(format!(
+                "--host-id {host_id:?}: must be a non-empty name without spaces, '/', '*' or '>'"
+            )));
+        }
+        range("--nats-replicas", self.nats_replicas as u64, 1, 5)?;
+        Ok(Some(NatsSettings {
+            urls,
+            auth,
+            tls_ca: self.nats_tls_ca.clone(),
+            host_id,
+            log_dir: log.dir.clone(),
+            stream: StreamSettings {
+                max_age: parse_age(&self.nats_max_age)?.unwrap_or(Duration::ZERO),
+                max_bytes: i64::try_from(self.nats_max_mib << 20).unwrap_or(i64::MAX),
+                replicas: self.nats_replicas,
+                duplicate_window: Duration::from_secs(600),
+            },
+        }))
+    }
+
     pub fn check(&self) -> Result<DaemonConfig, ConfigError> {
         let mut warnings = Vec::new();
         check_socket_path(&self.socket)?;
@@ -225,6 +319,7 @@ impl DaemonOptions {
                 compress: true,
             })
         };
+        let nats = self.nats_settings(log.as_ref(), &mut warnings)?;
         let btf = (self.btf != "none").then(|| PathBuf::from(&self.btf));
         if let Some(path) = btf.as_deref().filter(|p| !p.exists()) {
             warnings.push(format!(
@@ -240,6 +335,7 @@ impl DaemonOptions {
             client_queue: self.client_queue,
             max_clients: self.max_clients,
             log,
+            nats,
             ring_bytes: self.ring_mib << 20,
             max_sockets: self.max_sockets,
             btf,
@@ -479,6 +575,13 @@ pub fn parse_address(option: &'static str, text: &str) -> Result<SocketAddr, Con
 }
 
 /// `--log-max-age`: None for 0.
+/// This host's name (gethostname), the default --host-id.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
 pub fn parse_age(text: &str) -> Result<Option<Duration>, ConfigError> {
     let bad = || ConfigError::Age(text.to_owned());
     let text = text.trim();

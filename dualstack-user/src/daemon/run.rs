@@ -127,6 +127,14 @@ impl Daemon {
             None => None,
         };
 
+        if let Some(nats) = &config.nats {
+            info!(
+                "publishing the event log to NATS at {} as host {}",
+                nats.urls.join(","),
+                nats.host_id
+            );
+            crate::outputs::nats::publisher::spawn(nats.clone(), Arc::clone(&metrics))?;
+        }
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (alive_tx, alive_rx) = mpsc::channel::<()>(1);
         let ctx = Arc::new(ClientContext::new(

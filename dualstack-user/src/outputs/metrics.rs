@@ -60,6 +60,8 @@ pub struct Metrics {
     /// Lines the hub could not hand to the log thread (its channel was full).
     pub log_queue_drops: Counter,
     clients_connected: Gauge,
+    /// The NATS publisher's (see `outputs::nats`).
+    pub nats: NatsCounters,
     log: Arc<Mutex<LogStats>>,
     /// The clients connected now, by id.
     clients: Arc<Mutex<BTreeMap<u64, ClientSeries>>>,
@@ -151,6 +153,24 @@ impl Default for Metrics {
             "Clients connected now",
             clients_connected.clone(),
         );
+        let nats = NatsCounters {
+            published: counter(&mut registry, "nats_published", "Event log lines sent to NATS JetStream"),
+            acked: counter(&mut registry, "nats_acked", "Event log lines JetStream acknowledged (stored once each)"),
+            reconnects: counter(&mut registry, "nats_reconnects", "Connections to NATS made again after a loss"),
+            lost: counter(&mut registry, "nats_lost_files", "Event log files rotated away before they were sent"),
+            pending_bytes: Gauge::default(),
+            pending_events: Gauge::default(),
+        };
+        registry.register(
+            "nats_pending_bytes",
+            "Bytes of the event log not yet acknowledged by JetStream",
+            nats.pending_bytes.clone(),
+        );
+        registry.register(
+            "nats_pending_events",
+            "Events sent to JetStream and not yet acknowledged",
+            nats.pending_events.clone(),
+        );
         let log = Arc::new(Mutex::new(LogStats::default()));
         let log_queue_drops = Counter::default();
         registry.register_collector(Box::new(LogCollector {
@@ -175,10 +195,22 @@ impl Default for Metrics {
             decode_errors,
             log_queue_drops,
             clients_connected,
+            nats,
             log,
             clients,
         }
     }
+}
+
+/// What the NATS publisher counts.
+#[derive(Debug)]
+pub struct NatsCounters {
+    pub published: Counter,
+    pub acked: Counter,
+    pub reconnects: Counter,
+    pub lost: Counter,
+    pub pending_bytes: Gauge,
+    pub pending_events: Gauge,
 }
 
 impl Metrics {

@@ -1,0 +1,104 @@
+//! The fleet output: the event log, and the host's listeners, in NATS JetStream.
+//!
+//! - Events: the publisher ([`publisher`]) sends every line of the event log, from a saved
+//!   place ([`tail::Place`], in `DIR/nats.cursor`), to the stream `DUALSTACK_EVENTS` on
+//!   `dualstack.<host>.events.<syscall>` (`...events.lost` for lost records), and saves the
+//!   place each acknowledgement reaches. The log is the durable buffer: an outage, a restart
+//!   or a kill -9 resumes at the saved place; only files the log pruned before they were sent
+//!   are lost (counted, and told by a `lost` record). Each message's `Nats-Msg-Id` names the
+//!   line's place in the log (host, file sequence, offset) and a hash of it, so a line sent
+//!   again after a lost acknowledgement is stored once (JetStream's duplicate window).
+//! - The publisher runs on a thread and runtime of its own: the hub, the clients and the log
+//!   never wait for NATS.
+
+pub mod publisher;
+pub mod tail;
+
+use std::{path::PathBuf, time::Duration};
+
+/// How to reach NATS and what to publish.
+#[derive(Clone, Debug)]
+pub struct NatsSettings {
+    /// Servers, tried in turn.
+    pub urls: Vec<String>,
+    pub auth: NatsAuth,
+    /// CA certificate to verify TLS servers with.
+    pub tls_ca: Option<PathBuf>,
+    /// This host's name in subjects and keys (dots become `_` in subjects).
+    pub host_id: String,
+    /// The event log directory the publisher reads.
+    pub log_dir: PathBuf,
+    pub stream: StreamSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatsAuth {
+    None,
+    Token(String),
+    Creds(PathBuf),
+}
+
+/// How the events stream is created when missing.
+#[derive(Clone, Debug)]
+pub struct StreamSettings {
+    pub max_age: Duration,
+    pub max_bytes: i64,
+    /// Replicas in a JetStream cluster (1 on a single server).
+    pub replicas: usize,
+    /// How long JetStream remembers message ids to drop a resend.
+    pub duplicate_window: Duration,
+}
+
+pub const STREAM: &str = "DUALSTACK_EVENTS";
+pub const BUCKET: &str = "dualstack_listeners";
+
+/// `host` as one subject token: NATS splits subjects at dots and gives `*` and `>` meaning.
+pub fn subject_token(host: &str) -> String {
+    host.chars()
+        .map(|c| {
+            if c == '.' || c == '*' || c == '>' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Connects with `settings`' servers, credentials and CA; the client reconnects by itself.
+pub async fn connect(
+    settings: &NatsSettings,
+    on_reconnect: impl Fn() + Send + Sync + 'static,
+) -> Result<async_nats::Client, String> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(format!("dualstack {}", settings.host_id))
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .max_reconnects(None::<usize>);
+    options = match &settings.auth {
+        NatsAuth::None => options,
+        NatsAuth::Token(token) => options.token(token.clone()),
+        NatsAuth::Creds(path) => options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("cannot read the NATS credentials {}: {e}", path.display()))?,
+    };
+    if let Some(ca) = &settings.tls_ca {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    let on_reconnect = std::sync::Arc::new(on_reconnect);
+    options = options.event_callback(move |event| {
+        let on_reconnect = std::sync::Arc::clone(&on_reconnect);
+        async move {
+            match event {
+                async_nats::Event::Connected => on_reconnect(),
+                async_nats::Event::Disconnected => log::warn!("NATS: disconnected; reconnecting"),
+                other => log::info!("NATS: {other}"),
+            }
+        }
+    });
+    options
+        .connect(settings.urls.join(","))
+        .await
+        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.urls.join(",")))
+}
