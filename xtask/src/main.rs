@@ -1,6 +1,7 @@
-//! `cargo xtask setup|build|run|test|bench`: toolchain bootstrap and workflows.
+//! `cargo xtask setup|build|run|test|bench|dist`: toolchain bootstrap and workflows.
 
 mod bench;
+mod dist;
 mod setup;
 
 use std::process::Command;
@@ -34,6 +35,9 @@ enum Task {
     },
     /// Measure the tracer's overhead against untraced and strace runs.
     Bench(bench::BenchArgs),
+    /// Build the Debian package target/dist/dualstack_VERSION_ARCH.deb (release binary,
+    /// systemd unit, /etc/default/dualstack, man pages, shell completions) and print its path.
+    Dist,
 }
 
 fn main() -> Result<()> {
@@ -62,6 +66,13 @@ fn main() -> Result<()> {
             build()?;
             bench::run(&args, &dualstack_bin())
         }
+        Task::Dist => {
+            setup::run(setup::Needs::Dist)?;
+            build()?;
+            let deb = dist::run(&dualstack_bin(), &target_dir())?;
+            println!("{}", deb.display());
+            Ok(())
+        }
     }
 }
 
@@ -82,8 +93,17 @@ fn workspace_root() -> std::path::PathBuf {
         .to_path_buf()
 }
 
+/// Cargo's target directory: $CARGO_TARGET_DIR when set (relative to the current directory,
+/// as cargo reads it), else target/ in the workspace.
+fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => std::env::current_dir().unwrap_or_default().join(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
 fn dualstack_bin() -> std::path::PathBuf {
-    workspace_root().join("target/release/dualstack")
+    target_dir().join("release/dualstack")
 }
 
 /// Runs a command to completion, failing on a non-zero exit.

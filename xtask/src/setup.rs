@@ -16,10 +16,15 @@ use crate::run as run_command;
 pub enum Needs {
     /// Build the kernel programs: rust-src and bpf-linker.
     Build,
+    /// Also build the Debian package: dpkg-shlibdeps.
+    Dist,
     /// Also run the tests and benchmarks: strace, iproute2, ncat, socat, sshd, pahole, nginx,
-    /// redis-server...
+    /// redis-server, systemd-analyze...
     All,
 }
+
+/// Debian packages whose commands `cargo xtask dist` runs beyond dpkg-deb: (command, package).
+const DIST_COMMANDS: &[(&str, &str)] = &[("dpkg-shlibdeps", "dpkg-dev")];
 
 /// Debian packages whose commands the tests and benchmarks run: (command, package).
 const TEST_COMMANDS: &[(&str, &str)] = &[
@@ -36,15 +41,19 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     ("node", "nodejs"),
     ("mkfs.ext4", "e2fsprogs"),
     ("losetup", "mount"),
+    // The package test: the installed unit is verified, its man page looked up.
+    ("systemd-analyze", "systemd"),
+    ("man", "man-db"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {
     ensure_rust_src()?;
     ensure_bpf_linker()?;
-    if needs == Needs::All {
-        ensure_commands()?;
+    match needs {
+        Needs::Build => Ok(()),
+        Needs::Dist => ensure_commands(DIST_COMMANDS),
+        Needs::All => ensure_commands(&[DIST_COMMANDS, TEST_COMMANDS].concat()),
     }
-    Ok(())
 }
 
 fn succeeds(cmd: &mut Command) -> bool {
@@ -145,8 +154,8 @@ fn ensure_bpf_linker() -> Result<()> {
     Ok(())
 }
 
-fn ensure_commands() -> Result<()> {
-    let mut missing: Vec<&str> = TEST_COMMANDS
+fn ensure_commands(commands: &[(&str, &str)]) -> Result<()> {
+    let mut missing: Vec<&str> = commands
         .iter()
         .filter(|(cmd, _)| !succeeds(Command::new("sh").args(["-c", &format!("command -v {cmd}")])))
         .map(|(_, pkg)| *pkg)

@@ -1,10 +1,12 @@
 //! Command-line interface: one module per command.
 
+pub mod completions;
 pub mod daemon;
 pub mod export;
 pub mod filter_args;
 pub mod followed;
 pub mod listeners;
+pub mod man;
 pub mod stream;
 pub mod trace;
 
@@ -34,4 +36,9 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// Print the events a running `dualstack daemon` serves.
     Stream(stream::StreamArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions(completions::CompletionsArgs),
+    /// Write the manual pages into a directory (for packaging).
+    #[command(hide = true)]
+    Man(man::ManArgs),
 }
