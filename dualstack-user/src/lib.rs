@@ -13,9 +13,13 @@
 //!   that renders itself: the one path of `trace`, the daemon and the tests.
 //! - [`outputs`]: where records go: the terminal, the daemon's client queues, the event log.
 //! - [`daemon`] wires the outputs for many clients; [`export`] reads the event log back.
+//! - [`audit`]: hosts' published listener snapshots judged by a policy file, one row per
+//!   listener with the rules it breaks. It imports [`schema`] (and [`format`]'s quoting),
+//!   never [`daemon`], [`outputs`] or the command line.
 //!
 //! The command line is the binary's (src/cli), not the library's.
 
+pub mod audit;
 pub mod clock;
 pub mod daemon;
 pub mod decode;

@@ -1,11 +1,14 @@
 //! The one schema of every JSON line dualstack writes or reads: events, lost and error markers
-//! (the stream, the event log, `export`), `listeners` rows, and a client's first line. The
-//! same types serialise what is written and deserialise what is read, so writer and readers
-//! cannot drift apart; the README's examples are parsed with them in a test.
+//! (the stream, the event log, `export`), `listeners` rows, a client's first line, a host's
+//! published snapshot of its listeners, and `audit` rows. The same types serialise what is
+//! written and deserialise what is read, so writer and readers cannot drift apart; the
+//! README's examples are parsed with them in a test.
 //!
 //! Strings are `Cow`: written from borrowed text without copies, read back as owned.
 
+pub mod audit;
 pub mod event;
+pub mod host_snapshot;
 pub mod listener;
 pub mod request;
 
@@ -13,7 +16,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+pub use audit::{AuditLine, AuditOwnerLine, ViolationLine};
 pub use event::{EventLine, HolderLine, KernelLine, SocketLine, VerdictLine};
+pub use host_snapshot::HostSnapshot;
 pub use listener::{AcceptsLine, ListenerLine, OwnerLine, VerifyLine};
 pub use request::{FilterLine, OneOrMany, RequestLine};
 
