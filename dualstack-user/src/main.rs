@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{completions, daemon, export, listeners, man, stream, trace, Cli, Command};
+use cli::{audit, completions, daemon, export, listeners, man, stream, trace, Cli, Command};
 
 fn main() {
     let cli = Cli::parse();
@@ -32,6 +32,7 @@ fn main() {
             Command::Export(args) => export::run(&args),
             Command::Daemon(args) => daemon::run(args).await,
             Command::Stream(args) => stream::run(args).await,
+            Command::Audit(args) => audit::run(args).await,
             Command::Completions(args) => completions::run(&args),
             Command::Man(args) => man::run(&args),
         }

@@ -106,6 +106,15 @@ pub struct DaemonFlags {
     /// Replicas of the stream it creates, in a JetStream cluster.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub nats_replicas: usize,
+    /// Only this network namespace (a /run/netns name or an inode): only events of sockets
+    /// that live in it, and only its listeners (a container, or one of many hosts on one
+    /// machine).
+    #[arg(long, value_name = "NAME|INODE")]
+    pub netns: Option<String>,
+    /// How often the listeners snapshot goes to NATS (besides within a second of a listen,
+    /// bind or close): 30s, 5m...
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub snapshot_interval: String,
 }
 
 impl From<DaemonFlags> for DaemonOptions {
@@ -137,6 +146,8 @@ impl From<DaemonFlags> for DaemonOptions {
             nats_max_age: f.nats_max_age,
             nats_max_mib: f.nats_max_mib,
             nats_replicas: f.nats_replicas,
+            netns: f.netns,
+            snapshot_interval: f.snapshot_interval,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per command.
 
+pub mod audit;
 pub mod completions;
 pub mod daemon;
 pub mod export;
@@ -24,6 +25,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 pub enum Command {
     /// Print socket, setsockopt, bind, listen, connect, accept and close calls as strace does.
     Trace(trace::TraceArgs),
@@ -36,6 +38,8 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// Print the events a running `dualstack daemon` serves.
     Stream(stream::StreamArgs),
+    /// The fleet's listeners from NATS (each host's daemon publishes them), judged by a policy.
+    Audit(audit::AuditArgs),
     /// Print the shell completion script for bash, zsh or fish.
     Completions(completions::CompletionsArgs),
     /// Write the manual pages into a directory (for packaging).

@@ -49,6 +49,8 @@ pub struct DaemonOptions {
     pub nats_max_age: String,
     pub nats_max_mib: u64,
     pub nats_replicas: usize,
+    pub netns: Option<String>,
+    pub snapshot_interval: String,
 }
 
 /// A secret: never printed.
@@ -123,6 +125,10 @@ pub struct DaemonConfig {
     pub log: Option<LogSettings>,
     /// With --nats: where the event log is published.
     pub nats: Option<crate::outputs::nats::NatsSettings>,
+    /// With --nats: the listeners snapshots.
+    pub snapshots: Option<crate::outputs::nats::snapshots::SnapshotSettings>,
+    /// With --netns: only events of sockets in this netns (its inode).
+    pub scope_netns: Option<u64>,
     pub ring_bytes: u32,
     pub max_sockets: u32,
     pub btf: Option<PathBuf>,
@@ -189,7 +195,7 @@ impl DaemonOptions {
         log: Option<&LogSettings>,
         warnings: &mut Vec<String>,
     ) -> Result<Option<crate::outputs::nats::NatsSettings>, ConfigError> {
-        use crate::outputs::nats::{NatsAuth, NatsSettings, StreamSettings};
+        use crate::outputs::nats::{NatsAuth, NatsServer, NatsSettings, StreamSettings};
         let Some(urls) = &self.nats else {
             let given = self.nats_token_file.is_some()
                 || self.nats_creds.is_some()
@@ -249,16 +255,18 @@ impl DaemonOptions {
         }
         range("--nats-replicas", self.nats_replicas as u64, 1, 5)?;
         Ok(Some(NatsSettings {
-            urls,
-            auth,
-            tls_ca: self.nats_tls_ca.clone(),
+            server: NatsServer {
+                urls,
+                auth,
+                tls_ca: self.nats_tls_ca.clone(),
+            },
             host_id,
             log_dir: log.dir.clone(),
             stream: StreamSettings {
                 max_age: parse_age(&self.nats_max_age)?.unwrap_or(Duration::ZERO),
                 max_bytes: i64::try_from(self.nats_max_mib << 20).unwrap_or(i64::MAX),
                 replicas: self.nats_replicas,
-                duplicate_window: Duration::from_secs(600),
+                duplicate_window: Duration::from_mins(10),
             },
         }))
     }
@@ -320,6 +328,22 @@ impl DaemonOptions {
             })
         };
         let nats = self.nats_settings(log.as_ref(), &mut warnings)?;
+        let netns = match &self.netns {
+            Some(spec) => Some(
+                crate::snapshot::netns::find(spec)
+                    .map_err(|e| ConfigError::Nats(format!("--netns {spec}: {e}")))?,
+            ),
+            None => None,
+        };
+        let interval = parse_age(&self.snapshot_interval)?
+            .ok_or_else(|| ConfigError::Nats("--snapshot-interval must be more than 0".into()))?;
+        let snapshots = nats
+            .as_ref()
+            .map(|_| crate::outputs::nats::snapshots::SnapshotSettings {
+                interval,
+                netns: netns.clone(),
+            });
+        let scope_netns = netns.map(|n| n.inode);
         let btf = (self.btf != "none").then(|| PathBuf::from(&self.btf));
         if let Some(path) = btf.as_deref().filter(|p| !p.exists()) {
             warnings.push(format!(
@@ -336,6 +360,8 @@ impl DaemonOptions {
             max_clients: self.max_clients,
             log,
             nats,
+            snapshots,
+            scope_netns,
             ring_bytes: self.ring_mib << 20,
             max_sockets: self.max_sockets,
             btf,

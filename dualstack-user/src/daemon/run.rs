@@ -20,6 +20,8 @@ use crate::{
         reader::EventReader,
         sweep::SocketSweep,
     },
+    model::{Return, Syscall},
+    outputs::nats::snapshots::ListenersChanged,
     outputs::{
         event_log::handle::{open_event_log, LogHandle},
         hub::{Control, Hub},
@@ -77,9 +79,8 @@ struct Daemon {
     ctx: Option<Arc<ClientContext>>,
     alive_tx: Option<mpsc::Sender<()>>,
     alive_rx: mpsc::Receiver<()>,
-    /// Records made from the ring, every fork and exit of the host told to it (so that a
-    /// client's `pid` keeps descendants).
-    pipeline: Pipeline,
+    /// Turns ring records into records for the hub.
+    intake: Intake,
     batch: Vec<Record>,
     reported_drops: u64,
     /// When kernel drops were last told: at most once a second, with the count since.
@@ -127,13 +128,15 @@ impl Daemon {
             None => None,
         };
 
+        let changed = ListenersChanged::default();
         if let Some(nats) = &config.nats {
             info!(
                 "publishing the event log to NATS at {} as host {}",
-                nats.urls.join(","),
+                nats.server.urls.join(","),
                 nats.host_id
             );
-            crate::outputs::nats::publisher::spawn(nats.clone(), Arc::clone(&metrics))?;
+            let snapshots = config.snapshots.clone().map(|s| (s, changed.clone()));
+            crate::outputs::nats::publisher::spawn(nats.clone(), snapshots, Arc::clone(&metrics))?;
         }
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (alive_tx, alive_rx) = mpsc::channel::<()>(1);
@@ -167,7 +170,11 @@ impl Daemon {
         Ok(Daemon {
             probes,
             reader,
-            pipeline: Pipeline::new(Clock::now()).keep_lineage(),
+            intake: Intake {
+                pipeline: Pipeline::new(Clock::now()).keep_lineage(),
+                scope_netns: config.scope_netns,
+                changed,
+            },
             hub: Hub::new(Arc::clone(&metrics), log),
             metrics,
             control_rx,
@@ -189,7 +196,7 @@ impl Daemon {
         let mut tick = tokio::time::interval(TICK);
         let metrics = &self.metrics;
         let batch = &mut self.batch;
-        let pipeline = &mut self.pipeline;
+        let intake = &mut self.intake;
         loop {
             tokio::select! {
                 _ = signals.terminate.recv() => return Ok("SIGTERM"),
@@ -197,7 +204,7 @@ impl Daemon {
                 _ = signals.hangup.recv() => self.hub.reopen_log(),
                 Some(msg) = self.control_rx.recv() => self.hub.control(msg),
                 // A bounded batch: under a burst, signals, clients and the tick still get turns.
-                read = self.reader.read_some(READ_BATCH, |record| take(record, pipeline, batch, metrics)) => {
+                read = self.reader.read_some(READ_BATCH, |record| intake.take(record, batch, metrics)) => {
                     read?;
                     self.hub.publish_all(batch).await;
                 }
@@ -231,9 +238,9 @@ impl Daemon {
         self.tasks.shutdown().await;
         self.socket_file = None;
         // Calls made just before the stop are already in the ring: hand them out too.
-        let (metrics, batch, pipeline) = (&self.metrics, &mut self.batch, &mut self.pipeline);
+        let (metrics, batch, intake) = (&self.metrics, &mut self.batch, &mut self.intake);
         self.reader
-            .drain(|record| take(record, pipeline, batch, metrics));
+            .drain(|record| intake.take(record, batch, metrics));
         while let Ok(msg) = self.control_rx.try_recv() {
             self.hub.control(msg);
         }
@@ -257,19 +264,53 @@ impl Daemon {
     }
 }
 
-/// Takes one kernel record: a fork or an exit to the pipeline's process tree, a call into the
-/// batch as a record; counts what cannot be decoded.
-fn take(record: &[u8], pipeline: &mut Pipeline, batch: &mut Vec<Record>, metrics: &Metrics) {
-    if let Some(change) = task_change(record) {
-        pipeline.task(change);
-        return;
-    }
-    match decode(record) {
-        Ok(event) => batch.push(pipeline.record(event)),
-        Err(err) => {
-            if metrics.decode_errors.inc() == 0 {
-                warn!("undecodable event record: {err}");
+/// What the daemon makes of the ring's records.
+struct Intake {
+    /// Every fork and exit of the host is told to it, so that a client's `pid` keeps
+    /// descendants.
+    pipeline: Pipeline,
+    /// With --netns: only events of sockets in this netns.
+    scope_netns: Option<u64>,
+    /// Tells the NATS snapshots that a listener may have changed.
+    changed: ListenersChanged,
+}
+
+impl Intake {
+    /// Takes one kernel record: a fork or an exit to the pipeline's process tree, a call into
+    /// the batch as a record; counts what cannot be decoded.
+    fn take(&mut self, record: &[u8], batch: &mut Vec<Record>, metrics: &Metrics) {
+        if let Some(change) = task_change(record) {
+            self.pipeline.task(change);
+            return;
+        }
+        let event = match decode(record) {
+            Ok(event) => event,
+            Err(err) => {
+                if metrics.decode_errors.get() == 0 {
+                    warn!("undecodable event record: {err}");
+                }
+                metrics.decode_errors.inc();
+                return;
+            }
+        };
+        if let Some(scope) = self.scope_netns {
+            // A socket is in a netns by the kernel's word only.
+            if event
+                .kernel
+                .socket()
+                .is_none_or(|k| u64::from(k.netns) != scope)
+            {
+                return;
             }
         }
+        let may_change_a_listener = event.ret == Return::Value(0)
+            && matches!(
+                event.syscall(),
+                Syscall::Listen | Syscall::Bind | Syscall::Close
+            );
+        if may_change_a_listener {
+            self.changed.set();
+        }
+        batch.push(self.pipeline.record(event));
     }
 }

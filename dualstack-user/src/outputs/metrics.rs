@@ -87,6 +87,7 @@ struct ClientLabels {
 }
 
 impl Default for Metrics {
+    #[allow(clippy::too_many_lines)] // one registration after another
     fn default() -> Metrics {
         let mut registry = Registry::with_prefix(PREFIX);
         let events = Family::<SyscallLabel, Counter>::default();
@@ -154,10 +155,26 @@ impl Default for Metrics {
             clients_connected.clone(),
         );
         let nats = NatsCounters {
-            published: counter(&mut registry, "nats_published", "Event log lines sent to NATS JetStream"),
-            acked: counter(&mut registry, "nats_acked", "Event log lines JetStream acknowledged (stored once each)"),
-            reconnects: counter(&mut registry, "nats_reconnects", "Connections to NATS made again after a loss"),
-            lost: counter(&mut registry, "nats_lost_files", "Event log files rotated away before they were sent"),
+            published: counter(
+                &mut registry,
+                "nats_published",
+                "Event log lines sent to NATS JetStream",
+            ),
+            acked: counter(
+                &mut registry,
+                "nats_acked",
+                "Event log lines JetStream acknowledged (stored once each)",
+            ),
+            reconnects: counter(
+                &mut registry,
+                "nats_reconnects",
+                "Connections to NATS made again after a loss",
+            ),
+            lost: counter(
+                &mut registry,
+                "nats_lost_files",
+                "Event log files rotated away before they were sent",
+            ),
             pending_bytes: Gauge::default(),
             pending_events: Gauge::default(),
         };

@@ -8,22 +8,31 @@
 //!   are lost (counted, and told by a `lost` record). Each message's `Nats-Msg-Id` names the
 //!   line's place in the log (host, file sequence, offset) and a hash of it, so a line sent
 //!   again after a lost acknowledgement is stored once (JetStream's duplicate window).
-//! - The publisher runs on a thread and runtime of its own: the hub, the clients and the log
-//!   never wait for NATS.
+//! - Listeners: [`snapshots`] puts the host's (or its netns's) listeners in the key-value
+//!   bucket `dualstack_listeners` under the host id, for `dualstack audit`.
+//! - Both run on a thread and runtime of their own: the hub, the clients and the log never
+//!   wait for NATS.
 
 pub mod publisher;
+pub mod snapshots;
 pub mod tail;
 
 use std::{path::PathBuf, time::Duration};
 
-/// How to reach NATS and what to publish.
+/// How to reach NATS.
 #[derive(Clone, Debug)]
-pub struct NatsSettings {
+pub struct NatsServer {
     /// Servers, tried in turn.
     pub urls: Vec<String>,
     pub auth: NatsAuth,
     /// CA certificate to verify TLS servers with.
     pub tls_ca: Option<PathBuf>,
+}
+
+/// What the daemon publishes, and where.
+#[derive(Clone, Debug)]
+pub struct NatsSettings {
+    pub server: NatsServer,
     /// This host's name in subjects and keys (dots become `_` in subjects).
     pub host_id: String,
     /// The event log directory the publisher reads.
@@ -65,16 +74,22 @@ pub fn subject_token(host: &str) -> String {
         .collect()
 }
 
-/// Connects with `settings`' servers, credentials and CA; the client reconnects by itself.
+/// Connects to `server` (its credentials and CA); the client reconnects by itself. A daemon
+/// (`keep_trying`) waits for a server that is not up yet; a command fails at once.
 pub async fn connect(
-    settings: &NatsSettings,
-    on_reconnect: impl Fn() + Send + Sync + 'static,
+    server: &NatsServer,
+    name: &str,
+    keep_trying: bool,
+    on_connect: impl Fn() + Send + Sync + 'static,
 ) -> Result<async_nats::Client, String> {
     let mut options = async_nats::ConnectOptions::new()
-        .name(format!("dualstack {}", settings.host_id))
-        .retry_on_initial_connect()
+        .name(name)
         .connection_timeout(Duration::from_secs(5))
         .max_reconnects(None::<usize>);
+    if keep_trying {
+        options = options.retry_on_initial_connect();
+    }
+    let settings = server;
     options = match &settings.auth {
         NatsAuth::None => options,
         NatsAuth::Token(token) => options.token(token.clone()),
@@ -86,12 +101,12 @@ pub async fn connect(
     if let Some(ca) = &settings.tls_ca {
         options = options.add_root_certificates(ca.clone()).require_tls(true);
     }
-    let on_reconnect = std::sync::Arc::new(on_reconnect);
+    let on_connect = std::sync::Arc::new(on_connect);
     options = options.event_callback(move |event| {
-        let on_reconnect = std::sync::Arc::clone(&on_reconnect);
+        let on_connect = std::sync::Arc::clone(&on_connect);
         async move {
             match event {
-                async_nats::Event::Connected => on_reconnect(),
+                async_nats::Event::Connected => on_connect(),
                 async_nats::Event::Disconnected => log::warn!("NATS: disconnected; reconnecting"),
                 other => log::info!("NATS: {other}"),
             }

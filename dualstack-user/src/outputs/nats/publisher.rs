@@ -15,6 +15,7 @@ use async_nats::{
 use bytes::Bytes;
 
 use super::{
+    snapshots::{ListenersChanged, SnapshotSettings},
     subject_token,
     tail::{LogTail, Next, Place},
     NatsSettings, STREAM,
@@ -34,7 +35,11 @@ pub const CURSOR: &str = "nats.cursor";
 
 /// Starts the publisher on a thread of its own, with its own runtime: nothing of the daemon
 /// ever waits for NATS.
-pub fn spawn(settings: NatsSettings, metrics: Arc<Metrics>) -> io::Result<()> {
+pub fn spawn(
+    settings: NatsSettings,
+    snapshots: Option<(SnapshotSettings, ListenersChanged)>,
+    metrics: Arc<Metrics>,
+) -> io::Result<()> {
     std::thread::Builder::new()
         .name("dualstack-nats".into())
         .spawn(move || {
@@ -48,15 +53,20 @@ pub fn spawn(settings: NatsSettings, metrics: Arc<Metrics>) -> io::Result<()> {
                     return;
                 }
             };
-            runtime.block_on(run(settings, metrics));
+            runtime.block_on(run(settings, snapshots, metrics));
         })
         .map(drop)
 }
 
-async fn run(settings: NatsSettings, metrics: Arc<Metrics>) {
+async fn run(
+    settings: NatsSettings,
+    snapshots: Option<(SnapshotSettings, ListenersChanged)>,
+    metrics: Arc<Metrics>,
+) {
     let reconnects = metrics.nats.reconnects.clone();
     let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let client = match super::connect(&settings, move || {
+    let name = format!("dualstack daemon {}", settings.host_id);
+    let client = match super::connect(&settings.server, &name, true, move || {
         if !first.swap(false, std::sync::atomic::Ordering::Relaxed) {
             reconnects.inc();
         }
@@ -71,6 +81,14 @@ async fn run(settings: NatsSettings, metrics: Arc<Metrics>) {
         }
     };
     let js = jetstream::new(client);
+    if let Some((snapshot_settings, changed)) = snapshots {
+        tokio::spawn(super::snapshots::run(
+            js.clone(),
+            settings.clone(),
+            snapshot_settings,
+            changed,
+        ));
+    }
     let mut publisher = match Publisher::new(&settings, js, metrics) {
         Ok(p) => p,
         Err(e) => {
@@ -172,7 +190,11 @@ impl Publisher {
                 self.take_ack().await?;
                 continue;
             }
-            match self.tail.next().map_err(|e| format!("reading the log: {e}"))? {
+            match self
+                .tail
+                .next()
+                .map_err(|e| format!("reading the log: {e}"))?
+            {
                 Next::Line { line, at, end } => self.publish(&line, at, end).await?,
                 Next::Gone { from, files } => self.tell_gone(from, files).await?,
                 Next::Idle => {
@@ -190,7 +212,8 @@ impl Publisher {
     async fn publish(&mut self, line: &[u8], at: Place, end: Place) -> Result<(), String> {
         let Some(kind) = kind_of(line) else {
             log::debug!("NATS: skipping a log line that is not a record at {at:?}");
-            return self.advance_if_idle(end);
+            self.advance_if_idle(end);
+            return Ok(());
         };
         let subject = format!("dualstack.{}.events.{kind}", self.subject_host);
         let mut headers = HeaderMap::new();
@@ -210,11 +233,10 @@ impl Publisher {
     }
 
     /// A line that is not sent still moves the place, once nothing before it is in flight.
-    fn advance_if_idle(&mut self, end: Place) -> Result<(), String> {
+    fn advance_if_idle(&mut self, end: Place) {
         if self.in_flight.is_empty() {
             self.acked = end;
         }
-        Ok(())
     }
 
     /// Files pruned before they were sent: told by a `lost` record.
@@ -359,7 +381,10 @@ mod tests {
             kind_of(br#"{"type":"event","time":"t","pid":1,"syscall":"bind","fd":3}"#),
             Some("bind".into())
         );
-        assert_eq!(kind_of(br#"{"type":"lost","count":3}"#), Some("lost".into()));
+        assert_eq!(
+            kind_of(br#"{"type":"lost","count":3}"#),
+            Some("lost".into())
+        );
         assert_eq!(kind_of(b"garbage"), None);
         assert_eq!(kind_of(br#"{"type":"event","syscall":"a.b"}"#), None);
     }
