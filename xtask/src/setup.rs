@@ -44,6 +44,8 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     // The package test: the installed unit is verified, its man page looked up.
     ("systemd-analyze", "systemd"),
     ("man", "man-db"),
+    // The fleet tests: a real JetStream server on loopback.
+    ("nats-server", "nats-server"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {

@@ -1,0 +1,314 @@
+//! `dualstack audit` over a real NATS JetStream: three simulated hosts, each a network
+//! namespace with its own daemon (`--netns`, `--host-id`) and its own listeners, with
+//! `net.ipv6.bindv6only` 0 in two and 1 in one. Their snapshots reach the key-value bucket;
+//! `audit` lists each listener under its own host with the right verdict, judges them by a
+//! policy with a rule of each kind, and refuses bad input with exit status 2.
+
+use std::{
+    collections::BTreeSet,
+    net::TcpStream,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use dualstack::schema::AuditLine;
+use tests::{
+    daemon::{free_port, Daemon},
+    dualstack,
+    netns::{Spawned, TestNetns},
+    require_root, run, Guard, Output, TempDir,
+};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `nats-server -js` on a free loopback port with a store of its own, killed on drop.
+struct Nats {
+    _guard: Guard,
+    url: String,
+    _store: TempDir,
+}
+
+impl Nats {
+    fn start(extra: &[&str]) -> Nats {
+        let store = TempDir::new("nats-store");
+        let port = free_port();
+        let mut cmd = Command::new("nats-server");
+        cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store.path())
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let guard = Guard::spawn(&mut cmd);
+        let deadline = Instant::now() + TIMEOUT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nats {
+            _guard: guard,
+            url: format!("nats://127.0.0.1:{port}"),
+            _store: store,
+        }
+    }
+}
+
+/// Opens the sockets `script` describes inside `netns` and keeps them until dropped.
+fn listen(netns: &mut TestNetns, script: &str) -> Spawned {
+    let program =
+        format!("import socket, sys\n{script}\nprint('ready', flush=True)\nsys.stdin.read()\n");
+    let mut spawned = netns.spawn("python3", &["-c", &program]);
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(spawned.stdout.as_mut().expect("stdout")),
+        &mut ready,
+    )
+    .expect("the listener starts");
+    assert_eq!(ready.trim(), "ready");
+    spawned
+}
+
+fn audit(args: &[&str]) -> Output {
+    run(&mut dualstack(&[&["audit"], args].concat()), TIMEOUT)
+}
+
+fn rows(out: &Output) -> Vec<AuditLine<'static>> {
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// (host, port, family, accepts) of every row.
+fn shape(rows: &[AuditLine<'_>]) -> BTreeSet<(String, u16, String, String)> {
+    rows.iter()
+        .map(|r| {
+            let accepts = match (r.accepts.ipv4, r.accepts.ipv6) {
+                (true, true) => "IPv4+IPv6",
+                (true, false) => "IPv4",
+                (false, true) => "IPv6",
+                (false, false) => "none",
+            };
+            (
+                r.host.to_string(),
+                r.port,
+                r.family.to_string(),
+                accepts.to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Polls `audit -f json` until its rows have `want`'s shape.
+fn wait_for_rows(
+    nats: &Nats,
+    glob: &str,
+    want: &BTreeSet<(String, u16, String, String)>,
+) -> Vec<AuditLine<'static>> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let out = audit(&["--nats", &nats.url, "--host", glob, "-f", "json"]);
+        if out.code() == Some(0) {
+            let got = rows(&out);
+            if shape(&got) == *want {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "audit rows {:?}, want {want:?}",
+                shape(&got)
+            );
+        } else {
+            assert!(
+                Instant::now() < deadline,
+                "audit failed: {} {}",
+                out.stdout,
+                out.stderr
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn three_hosts_their_verdicts_and_a_policy_of_every_rule_kind() {
+    require_root();
+    let nats = Nats::start(&[]);
+    let tag = format!("t{}", std::process::id());
+    let host = |n: u32| format!("{tag}-h{n}");
+    let mut h1 = TestNetns::new(false);
+    let mut h2 = TestNetns::new(true);
+    let mut h3 = TestNetns::new(false);
+    let dirs = [
+        TempDir::new("audit-h1"),
+        TempDir::new("audit-h2"),
+        TempDir::new("audit-h3"),
+    ];
+    let mut daemons = Vec::new();
+    for (i, ns) in [&h1, &h2, &h3].iter().enumerate() {
+        let id = host(i as u32 + 1);
+        daemons.push(Daemon::start(
+            &dirs[i],
+            &[
+                "--nats",
+                &nats.url,
+                "--host-id",
+                &id,
+                "--netns",
+                ns.name(),
+                "--snapshot-interval",
+                "5m",
+            ],
+        ));
+    }
+
+    // h1: one dual-stack socket; h2 (bindv6only=1): an sshd-style pair; h3: IPv4 only.
+    let _l1 = listen(
+        &mut h1,
+        "s = socket.socket(socket.AF_INET6); s.bind(('::', 7001)); s.listen()",
+    );
+    let _l2 = listen(
+        &mut h2,
+        "a = socket.socket(socket.AF_INET); a.bind(('0.0.0.0', 22)); a.listen()\n\
+         b = socket.socket(socket.AF_INET6); b.bind(('::', 22)); b.listen()",
+    );
+    let mut want: BTreeSet<(String, u16, String, String)> = [
+        (host(1), 7001, "AF_INET6", "IPv4+IPv6"),
+        (host(2), 22, "AF_INET", "IPv4"),
+        (host(2), 22, "AF_INET6", "IPv6"),
+    ]
+    .into_iter()
+    .map(|(h, p, f, a)| (h, p, f.to_owned(), a.to_owned()))
+    .collect();
+    let glob = format!("{tag}-*");
+    let got = wait_for_rows(&nats, &glob, &want);
+    let h2_v6 = got
+        .iter()
+        .find(|r| r.host == host(2) && r.family == "AF_INET6")
+        .expect("h2's AF_INET6 row");
+    assert_eq!(h2_v6.v6only, Some(true), "bindv6only=1 in h2's netns");
+    assert_eq!(h2_v6.netns_name.as_deref(), Some(h2.name()));
+
+    // A listener opened later shows up within seconds (a listen triggers a snapshot).
+    let opened = Instant::now();
+    let _l3 = listen(
+        &mut h3,
+        "s = socket.socket(socket.AF_INET); s.bind(('0.0.0.0', 8080)); s.listen()",
+    );
+    want.insert((host(3), 8080, "AF_INET".into(), "IPv4".into()));
+    wait_for_rows(&nats, &glob, &want);
+    let took = opened.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "h3's listener took {took:?}"
+    );
+
+    // A policy with a rule of each kind.
+    let policy_dir = TempDir::new("audit-policy");
+    let policy = policy_dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[rule]]\nname = \"ssh-both\"\nport = 22\nrequire = \"ipv4+ipv6\"\n\n\
+             [[rule]]\nname = \"web-both\"\nport = 8080\nrequire = \"ipv4+ipv6\"\n\n\
+             [[rule]]\nname = \"no-dual\"\nforbid = \"dual-stack\"\n\n\
+             [[rule]]\nname = \"h2-no-wildcard\"\nhost = \"{tag}-h2\"\ncomm = \"python3\"\nforbid = \"wildcard\"\n\n\
+             [[rule]]\nname = \"h1-ports\"\nhost = \"{tag}-h1\"\nallow_ports = [22]\n"
+        ),
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    let out = audit(&[
+        "--nats", &nats.url, "--host", &glob, "--policy", policy, "-f", "json",
+    ]);
+    assert_eq!(out.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    let violations: BTreeSet<(String, u16, String, String)> = rows(&out)
+        .iter()
+        .flat_map(|r| {
+            r.violations.iter().map(|v| {
+                (
+                    r.host.to_string(),
+                    r.port,
+                    r.family.to_string(),
+                    v.rule.to_string(),
+                )
+            })
+        })
+        .collect();
+    let expected: BTreeSet<(String, u16, String, String)> = [
+        (host(1), 7001, "AF_INET6", "no-dual"),
+        (host(1), 7001, "AF_INET6", "h1-ports"),
+        (host(3), 8080, "AF_INET", "web-both"),
+        (host(2), 22, "AF_INET", "h2-no-wildcard"),
+        (host(2), 22, "AF_INET6", "h2-no-wildcard"),
+    ]
+    .into_iter()
+    .map(|(h, p, f, r)| (h, p, f.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(violations, expected);
+
+    // The table says the same, and a policy kept gives status 0.
+    let table = audit(&["--nats", &nats.url, "--host", &glob, "--policy", policy]);
+    assert_eq!(table.code(), Some(1));
+    assert!(table.stdout.contains("no-dual"), "{}", table.stdout);
+    let kept = policy_dir.join("kept.toml");
+    std::fs::write(
+        &kept,
+        "[[rule]]\nname = \"ssh-both\"\nport = 22\nrequire = \"ipv4+ipv6\"\n",
+    )
+    .unwrap();
+    let out = audit(&[
+        "--nats",
+        &nats.url,
+        "--host",
+        &glob,
+        "--policy",
+        kept.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code(), Some(0), "{}{}", out.stdout, out.stderr);
+    drop(daemons);
+}
+
+#[test]
+fn bad_policies_unreachable_nats_and_wrong_tokens_are_errors() {
+    require_root();
+    let dir = TempDir::new("audit-bad");
+    let syntax = dir.join("syntax.toml");
+    std::fs::write(&syntax, "[[rule]]\nname = \"a\"\nrequire = ipv4\n").unwrap();
+    let unknown = dir.join("unknown.toml");
+    std::fs::write(&unknown, "[[rule]]\nname = \"a\"\n\nrequir = \"ipv4\"\n").unwrap();
+    let nats = Nats::start(&["--auth", "s3cret"]);
+    for (file, line) in [(&syntax, ":3:"), (&unknown, ":4:")] {
+        let out = audit(&["--nats", &nats.url, "--policy", file.to_str().unwrap()]);
+        assert_eq!(out.code(), Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains(line), "{}", out.stderr);
+    }
+    assert!(
+        audit(&["--nats", &nats.url, "--policy", unknown.to_str().unwrap()])
+            .stderr
+            .contains("requir")
+    );
+
+    let token = dir.join("token");
+    std::fs::write(&token, "wrong\n").unwrap();
+    let out = audit(&[
+        "--nats",
+        &nats.url,
+        "--nats-token-file",
+        token.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.to_lowercase().contains("authorization"),
+        "{}",
+        out.stderr
+    );
+
+    let closed = format!("nats://127.0.0.1:{}", free_port());
+    let out = audit(&["--nats", &closed]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot connect to NATS"),
+        "{}",
+        out.stderr
+    );
+}
