@@ -130,6 +130,7 @@ fn wait_for_rows(
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one story: hosts, a late listener, a policy
 fn three_hosts_their_verdicts_and_a_policy_of_every_rule_kind() {
     require_root();
     let nats = Nats::start(&[]);
