@@ -5,6 +5,7 @@ pub mod completions;
 pub mod daemon;
 pub mod export;
 pub mod filter_args;
+pub mod fleet_stream;
 pub mod followed;
 pub mod listeners;
 pub mod man;

@@ -52,6 +52,24 @@ pub struct StreamArgs {
     /// File holding the daemon's TCP token.
     #[arg(long, value_name = "FILE", requires = "tcp")]
     pub token_file: Option<PathBuf>,
+    /// Read the fleet's events from NATS JetStream at URL[,URL...] instead of a daemon.
+    #[arg(long, value_name = "URL[,URL...]", conflicts_with_all = ["tcp", "token_file"])]
+    pub nats: Option<String>,
+    /// With --nats: only hosts whose id matches this glob.
+    #[arg(long, value_name = "GLOB", requires = "nats")]
+    pub host: Option<String>,
+    /// With --nats: from how long ago (90s, 5m, 2h) or `all`; default: from now on.
+    #[arg(long, value_name = "DURATION|all", requires = "nats")]
+    pub since: Option<String>,
+    /// With --nats: file holding the NATS token.
+    #[arg(long, value_name = "FILE", requires = "nats")]
+    pub nats_token_file: Option<PathBuf>,
+    /// With --nats: NATS credentials file.
+    #[arg(long, value_name = "FILE", requires = "nats")]
+    pub nats_creds: Option<PathBuf>,
+    /// With --nats: CA certificate for the NATS servers' TLS.
+    #[arg(long, value_name = "FILE", requires = "nats")]
+    pub nats_tls_ca: Option<PathBuf>,
 }
 
 impl StreamArgs {
@@ -85,7 +103,13 @@ pub async fn run(args: StreamArgs) -> anyhow::Result<i32> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let code = tokio::select! {
-        code = connect_and_print(&args) => code?,
+        code = async {
+            if args.nats.is_some() {
+                crate::cli::fleet_stream::run(&args).await
+            } else {
+                connect_and_print(&args).await
+            }
+        } => code?,
         _ = interrupt.recv() => 0,
         _ = terminate.recv() => 0,
     };

@@ -1,8 +1,9 @@
-//! `dualstack audit` over a real NATS JetStream: three simulated hosts, each a network
-//! namespace with its own daemon (`--netns`, `--host-id`) and its own listeners, with
+//! The fleet over a real NATS JetStream. `dualstack audit`: three simulated hosts, each a
+//! network namespace with its own daemon (`--netns`, `--host-id`) and its own listeners, with
 //! `net.ipv6.bindv6only` 0 in two and 1 in one. Their snapshots reach the key-value bucket;
 //! `audit` lists each listener under its own host with the right verdict, judges them by a
 //! policy with a rule of each kind, and refuses bad input with exit status 2.
+//! `dualstack stream --nats`: the hosts' events, filtered, each led by its host.
 
 use std::{
     collections::BTreeSet,
@@ -312,4 +313,92 @@ fn bad_policies_unreachable_nats_and_wrong_tokens_are_errors() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn stream_reads_the_fleet_events_with_the_trace_filters() {
+    require_root();
+    let nats = Nats::start(&[]);
+    let tag = format!("s{}", std::process::id());
+    let mut ns = TestNetns::new(false);
+    let dir = TempDir::new("fleet-stream");
+    let id = format!("{tag}-a");
+    let _daemon = Daemon::start(
+        &dir,
+        &["--nats", &nats.url, "--host-id", &id, "--netns", ns.name()],
+    );
+    // Two processes: a parent that binds port 7101 and a child of it that binds 7102.
+    let _l = listen(
+        &mut ns,
+        "import os\n\
+         s = socket.socket(socket.AF_INET); s.bind(('127.0.0.1', 7101)); s.listen()\n\
+         if os.fork() == 0:\n    c = socket.socket(socket.AF_INET); c.bind(('127.0.0.1', 7102)); c.listen(); os._exit(0)\n\
+         os.wait()",
+    );
+    // From the start of the stream, binds only, as JSON: both binds, each with the host.
+    let deadline = Instant::now() + TIMEOUT;
+    let lines = loop {
+        let mut cmd = dualstack(&[
+            "stream",
+            "--nats",
+            &nats.url,
+            "--since",
+            "all",
+            "--syscall",
+            "bind",
+            "-f",
+            "json",
+        ]);
+        let out = run_for(&mut cmd, Duration::from_secs(3));
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let ports: BTreeSet<u64> = lines.iter().filter_map(|l| l["port"].as_u64()).collect();
+        if ports.is_superset(&BTreeSet::from([7101, 7102])) {
+            break lines;
+        }
+        assert!(Instant::now() < deadline, "stream --nats gave {lines:?}");
+    };
+    assert!(lines
+        .iter()
+        .all(|l| l["syscall"] == "bind" && l["host"] == id.as_str()));
+    let parent = lines.iter().find(|l| l["port"] == 7101).unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    // --pid keeps the process and its child, as trace does; --host another glob keeps nothing.
+    let mut cmd = dualstack(&[
+        "stream",
+        "--nats",
+        &nats.url,
+        "--since",
+        "all",
+        "--syscall",
+        "bind",
+        "--pid",
+        &parent.to_string(),
+    ]);
+    let out = run_for(&mut cmd, Duration::from_secs(3));
+    assert!(out.contains("7101") && out.contains("7102"), "{out}");
+    assert!(
+        out.lines().all(|l| l.starts_with(&format!("{id} [pid "))),
+        "{out}"
+    );
+    let mut cmd = dualstack(&[
+        "stream", "--nats", &nats.url, "--since", "all", "--host", "nobody-*",
+    ]);
+    assert_eq!(run_for(&mut cmd, Duration::from_secs(2)), "");
+}
+
+/// Runs `cmd` for `time`, then interrupts it; its standard output.
+fn run_for(cmd: &mut Command, time: Duration) -> String {
+    let out_file = TempDir::new("run-for");
+    let path = out_file.join("stdout");
+    cmd.stdout(std::fs::File::create(&path).unwrap());
+    let mut guard = Guard::spawn(cmd);
+    std::thread::sleep(time);
+    // SAFETY: signalling the process this test started.
+    unsafe { libc::kill(guard.id() as i32, libc::SIGINT) };
+    guard.wait(TIMEOUT, "stream");
+    std::fs::read_to_string(&path).unwrap()
 }
