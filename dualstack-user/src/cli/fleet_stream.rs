@@ -130,13 +130,10 @@ fn deliver_policy(since: Option<&str>) -> anyhow::Result<consumer::DeliverPolicy
     if since == "all" {
         return Ok(consumer::DeliverPolicy::All);
     }
-    let ago = match dualstack::daemon::config::parse_age(since) {
-        Ok(Some(d)) => d,
-        _ => {
-            return Err(anyhow!(
-                "--since {since:?}: expected e.g. 90s, 5m, 2h or all"
-            ))
-        }
+    let Ok(Some(ago)) = dualstack::daemon::config::parse_age(since) else {
+        return Err(anyhow!(
+            "--since {since:?}: expected e.g. 90s, 5m, 2h or all"
+        ));
     };
     let start = SystemTime::now() - ago;
     let secs = start

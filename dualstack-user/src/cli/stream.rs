@@ -373,6 +373,12 @@ mod tests {
             socket: PathBuf::from(DEFAULT_SOCKET),
             tcp: None,
             token_file: None,
+            nats: None,
+            host: None,
+            since: None,
+            nats_token_file: None,
+            nats_creds: None,
+            nats_tls_ca: None,
         };
         let line = args.request(Some("t")).unwrap();
         let parsed = dualstack::daemon::protocol::parse_request(line.as_bytes()).unwrap();
