@@ -402,3 +402,67 @@ fn run_for(cmd: &mut Command, time: Duration) -> String {
     guard.wait(TIMEOUT, "stream");
     std::fs::read_to_string(&path).unwrap()
 }
+
+#[test]
+fn audit_follow_prints_a_new_violation_with_the_call_that_caused_it() {
+    require_root();
+    let nats = Nats::start(&[]);
+    let tag = format!("f{}", std::process::id());
+    let mut ns = TestNetns::new(false);
+    let dir = TempDir::new("fleet-follow");
+    let id = format!("{tag}-a");
+    let _daemon = Daemon::start(
+        &dir,
+        &["--nats", &nats.url, "--host-id", &id, "--netns", ns.name()],
+    );
+    let policy = dir.join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[rule]]\nname = \"no-dual\"\nforbid = \"dual-stack\"\n",
+    )
+    .unwrap();
+    // The host's first snapshot must be in the bucket before --follow starts.
+    wait_for_rows(&nats, &id, &BTreeSet::new());
+    let out_path = dir.join("follow.out");
+    let mut cmd = dualstack(&[
+        "audit",
+        "--nats",
+        &nats.url,
+        "--policy",
+        policy.to_str().unwrap(),
+        "--follow",
+        "-f",
+        "json",
+    ]);
+    cmd.stdout(std::fs::File::create(&out_path).unwrap());
+    let mut follow = Guard::spawn(&mut cmd);
+    std::thread::sleep(Duration::from_secs(1));
+    let _l = listen(
+        &mut ns,
+        "s = socket.socket(socket.AF_INET6); s.bind(('::', 7201)); s.listen()",
+    );
+    let deadline = Instant::now() + TIMEOUT;
+    let line = loop {
+        let text = std::fs::read_to_string(&out_path).unwrap();
+        if let Some(line) = text.lines().find(|l| l.contains("\"violation\"")) {
+            break serde_json::from_str::<dualstack::schema::NewViolationLine<'static>>(line)
+                .unwrap_or_else(|e| panic!("{e}: {line}"));
+        }
+        assert!(Instant::now() < deadline, "no new violation: {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // SAFETY: signalling the process this test started.
+    unsafe { libc::kill(follow.id() as i32, libc::SIGINT) };
+    follow.wait(TIMEOUT, "audit --follow");
+    assert_eq!(
+        (line.listener.host.as_ref(), line.listener.port),
+        (id.as_str(), 7201)
+    );
+    assert_eq!(line.violation.rule, "no-dual");
+    let event = line.event.expect("the call that caused it");
+    assert!(
+        event.strace.starts_with("listen(") || event.strace.starts_with("bind("),
+        "{}",
+        event.strace
+    );
+}

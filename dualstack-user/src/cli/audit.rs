@@ -37,6 +37,9 @@ pub struct AuditArgs {
     /// A snapshot older than this is stale (default: 3 of its host's intervals): 90s, 5m...
     #[arg(long, value_name = "DURATION")]
     pub stale: Option<String>,
+    /// Keep watching: print each new violation as it appears, with the event that caused it.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// Where NATS is, for the commands that read the fleet.
@@ -105,21 +108,25 @@ async fn audit_once(args: &AuditArgs) -> anyhow::Result<i32> {
         Some(glob) => Some(glob::Pattern::new(glob).map_err(|e| anyhow!("--host {glob:?}: {e}"))?),
         None => None,
     };
-    let snapshots = fetch(&args.nats.server()?, hosts.as_ref()).await?;
+    let server = args.nats.server()?;
+    let snapshots = fetch(&server, hosts.as_ref()).await?;
     let report = audit::audit(&snapshots, &policy, SystemTime::now(), stale);
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Table => {
-            let mut text = String::new();
-            render::write_table(&mut text, &report);
-            out.write_all(text.as_bytes())?;
-        }
-        Format::Json => {
-            let mut bytes = Vec::new();
-            render::write_json(&mut bytes, &report);
-            out.write_all(&bytes)?;
-        }
+    if args.follow {
+        print_report(&report, args.format)?;
+        let seen = crate::cli::audit_follow::violations(&report);
+        drop(report);
+        return crate::cli::audit_follow::run(
+            &server,
+            snapshots,
+            &policy,
+            stale,
+            hosts.as_ref(),
+            args.format,
+            seen,
+        )
+        .await;
     }
+    print_report(&report, args.format)?;
     Ok(if report.has_violations() {
         EXIT_VIOLATION
     } else {
@@ -127,8 +134,26 @@ async fn audit_once(args: &AuditArgs) -> anyhow::Result<i32> {
     })
 }
 
+fn print_report(report: &audit::Report<'_>, format: Format) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Table => {
+            let mut text = String::new();
+            render::write_table(&mut text, report);
+            out.write_all(text.as_bytes())?;
+        }
+        Format::Json => {
+            let mut bytes = Vec::new();
+            render::write_json(&mut bytes, report);
+            out.write_all(&bytes)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Every host's latest snapshot from the bucket (those `hosts` matches).
-async fn fetch(
+pub async fn fetch(
     server: &NatsServer,
     hosts: Option<&glob::Pattern>,
 ) -> anyhow::Result<Vec<HostSnapshot<'static>>> {

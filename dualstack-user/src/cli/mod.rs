@@ -1,6 +1,7 @@
 //! Command-line interface: one module per command.
 
 pub mod audit;
+pub mod audit_follow;
 pub mod completions;
 pub mod daemon;
 pub mod export;

@@ -54,3 +54,12 @@ impl AuditLine<'_> {
         }
     }
 }
+
+/// `audit --follow -f json`: a violation that appeared, on its listener, with the last event
+/// of that host and port that the stream held when it appeared (the call that caused it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewViolationLine<'a> {
+    pub listener: AuditLine<'a>,
+    pub violation: ViolationLine<'a>,
+    pub event: Option<super::EventLine<'a>>,
+}

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-pub use audit::{AuditLine, AuditOwnerLine, ViolationLine};
+pub use audit::{AuditLine, AuditOwnerLine, NewViolationLine, ViolationLine};
 pub use event::{EventLine, HolderLine, KernelLine, SocketLine, VerdictLine};
 pub use host_snapshot::HostSnapshot;
 pub use listener::{AcceptsLine, ListenerLine, OwnerLine, VerifyLine};
