@@ -12,6 +12,9 @@
 //!   traces the whole system in the background: the system-wide tax on unrelated syscalls.
 //! * the user side alone ([`pipeline`]): kernel records of a real run replayed through decode
 //!   -> record -> strace text and -> JSON on one core, in events per second.
+//! * the fleet ([`fleet`]): a daemon publishing `socket_loop`'s events to a local JetStream, in
+//!   events per second acknowledged and daemon CPU per event; and how long a new listener takes
+//!   to reach `dualstack audit`. `--only fleet` runs this part alone.
 //!
 //! The machines are shared and noisy, so only ratios measured in the same run mean much.
 //!
@@ -19,6 +22,7 @@
 //! runs and reaps their programs, [`stats`] and [`report`] turn their times into the summary
 //! and `target/bench/results.json`.
 
+mod fleet;
 mod getppid;
 mod pipeline;
 mod process;
@@ -33,7 +37,7 @@ use std::{
 };
 
 use anyhow::{bail, ensure, Context as _, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use self::{getppid::bench_getppid, report::Report, socket_loop::bench_socket_loop};
 
@@ -52,6 +56,20 @@ pub struct BenchArgs {
     /// `getppid()` calls per run of the getppid loop.
     #[arg(long, default_value_t = 2_000_000)]
     pub getppid_iterations: u64,
+    /// Iterations of the socket loop whose events the fleet part publishes (5 events each).
+    #[arg(long, default_value_t = 40_000)]
+    pub fleet_iterations: u64,
+    /// Run one part only.
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Part {
+    /// The tracer's overhead: socket loop, getppid loop, the user side alone.
+    Overhead,
+    /// A daemon publishing to a local NATS JetStream, and `audit`.
+    Fleet,
 }
 
 pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
@@ -65,6 +83,10 @@ pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
         args.getppid_iterations >= 1,
         "--getppid-iterations must be at least 1"
     );
+    ensure!(
+        args.fleet_iterations >= 1,
+        "--fleet-iterations must be at least 1"
+    );
     ensure!(dualstack.is_file(), "{} is not built", dualstack.display());
     let root = crate::workspace_root();
     let out_dir = root.join("target/bench");
@@ -74,20 +96,52 @@ pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
     let getppid_loop = compile(&root.join("bench/getppid_loop.c"), &out_dir)?;
     let started = Instant::now();
 
-    let socket = bench_socket_loop(args, dualstack, &socket_loop)?;
-    let getppid = bench_getppid(args, dualstack, &getppid_loop)?;
-
-    let report = Report {
-        args,
-        socket,
-        getppid,
-        seconds: started.elapsed().as_secs_f64(),
+    let overhead = if args.only == Some(Part::Fleet) {
+        None
+    } else {
+        Some((
+            bench_socket_loop(args, dualstack, &socket_loop)?,
+            bench_getppid(args, dualstack, &getppid_loop)?,
+        ))
     };
-    report.print();
-    println!("\nuser side alone (one core, replayed):");
-    print!("{}", pipeline::bench_pipeline()?);
+    let fleet = if args.only == Some(Part::Overhead) {
+        None
+    } else {
+        Some(fleet::bench_fleet(
+            dualstack,
+            &socket_loop,
+            args.fleet_iterations,
+        )?)
+    };
+    let seconds = started.elapsed().as_secs_f64();
+
+    let json = if let Some((socket, getppid)) = overhead {
+        let report = Report {
+            args,
+            socket,
+            getppid,
+            fleet,
+            seconds,
+        };
+        report.print();
+        println!("\nuser side alone (one core, replayed):");
+        print!("{}", pipeline::bench_pipeline()?);
+        if let Some(fleet) = &report.fleet {
+            println!();
+            fleet.print();
+        }
+        report.json()
+    } else {
+        let fleet = fleet.context("no part was run")?;
+        println!();
+        fleet.print();
+        format!(
+            "{{\n  \"fleet\": {},\n  \"seconds\": {seconds:.1}\n}}\n",
+            fleet.json()
+        )
+    };
     let json_path = out_dir.join("results.json");
-    std::fs::write(&json_path, report.json())
+    std::fs::write(&json_path, json)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     println!("results: {}", json_path.display());
     Ok(())

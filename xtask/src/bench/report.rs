@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{
+    fleet::FleetResults,
     getppid::GetppidResults,
     socket_loop::{SocketResults, Variant, EVENTS_PER_ITERATION},
     stats::{median, min_max, paired_ratio, per},
@@ -16,6 +17,7 @@ pub(super) struct Report<'a> {
     pub(super) args: &'a BenchArgs,
     pub(super) socket: SocketResults,
     pub(super) getppid: GetppidResults,
+    pub(super) fleet: Option<FleetResults>,
     pub(super) seconds: f64,
 }
 
@@ -218,6 +220,9 @@ impl Report<'_> {
             self.getppid.undecodable
         );
         let _ = writeln!(s, "  }},");
+        if let Some(fleet) = &self.fleet {
+            let _ = writeln!(s, "  \"fleet\": {},", fleet.json());
+        }
         let _ = writeln!(s, "  \"seconds\": {:.1}", self.seconds);
         let _ = writeln!(s, "}}");
         s

@@ -112,8 +112,40 @@ pub async fn connect(
             }
         }
     });
+    // Each URL on its own: the client parses a string as one URL, commas and all.
     options
-        .connect(settings.urls.join(","))
+        .connect(settings.urls.as_slice())
         .await
         .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.urls.join(",")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_url_of_a_list_is_a_server() {
+        // Two closed loopback ports: connecting fails, not reading the list.
+        let closed = || {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            format!("nats://127.0.0.1:{port}")
+        };
+        let server = NatsServer {
+            urls: vec![closed(), closed()],
+            auth: NatsAuth::None,
+            tls_ca: None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let error = runtime
+            .block_on(connect(&server, "test", false, || {}))
+            .expect_err("nothing listens there");
+        assert!(error.starts_with("cannot connect to NATS at"), "{error}");
+        assert!(!error.contains("invalid"), "{error}");
+    }
 }
