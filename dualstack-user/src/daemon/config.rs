@@ -258,7 +258,7 @@ impl DaemonOptions {
                 max_age: parse_age(&self.nats_max_age)?.unwrap_or(Duration::ZERO),
                 max_bytes: i64::try_from(self.nats_max_mib << 20).unwrap_or(i64::MAX),
                 replicas: self.nats_replicas,
-                duplicate_window: Duration::from_secs(600),
+                duplicate_window: Duration::from_mins(10),
             },
         }))
     }

@@ -14,7 +14,14 @@
 pub mod publisher;
 pub mod tail;
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 /// How to reach NATS and what to publish.
 #[derive(Clone, Debug)]
@@ -86,19 +93,42 @@ pub async fn connect(
     if let Some(ca) = &settings.tls_ca {
         options = options.add_root_certificates(ca.clone()).require_tls(true);
     }
-    let on_reconnect = std::sync::Arc::new(on_reconnect);
+    let on_reconnect = Arc::new(on_reconnect);
+    let urls = settings.urls.join(",");
+    // Told once per outage: the client tries again every few seconds, for as long as it lasts.
+    let outage_told = Arc::new(AtomicBool::new(false));
+    let callback_urls = urls.clone();
     options = options.event_callback(move |event| {
-        let on_reconnect = std::sync::Arc::clone(&on_reconnect);
+        let on_reconnect = Arc::clone(&on_reconnect);
+        let outage_told = Arc::clone(&outage_told);
+        let urls = callback_urls.clone();
         async move {
             match event {
-                async_nats::Event::Connected => on_reconnect(),
-                async_nats::Event::Disconnected => log::warn!("NATS: disconnected; reconnecting"),
+                async_nats::Event::Connected => {
+                    outage_told.store(false, Ordering::Relaxed);
+                    on_reconnect();
+                }
+                async_nats::Event::Disconnected => {
+                    outage_told.store(true, Ordering::Relaxed);
+                    log::warn!("NATS: disconnected; reconnecting");
+                }
+                // A connection attempt that failed.
+                async_nats::Event::ClientError(async_nats::ClientError::Other(e)) => {
+                    if outage_told.swap(true, Ordering::Relaxed) {
+                        log::debug!("NATS: cannot reach {urls} ({e})");
+                    } else {
+                        log::warn!(
+                            "NATS: cannot reach {urls} ({e}); retrying until it answers; \
+                             meanwhile events are logged, to be published then"
+                        );
+                    }
+                }
                 other => log::info!("NATS: {other}"),
             }
         }
     });
     options
-        .connect(settings.urls.join(","))
+        .connect(urls.clone())
         .await
-        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.urls.join(",")))
+        .map_err(|e| format!("cannot connect to NATS at {urls}: {e}"))
 }

@@ -28,7 +28,11 @@ pub struct Place {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Next {
     /// A whole line (without its newline) and where it starts and ends.
-    Line { line: Vec<u8>, at: Place, end: Place },
+    Line {
+        line: Vec<u8>,
+        at: Place,
+        end: Place,
+    },
     /// Nothing more for now.
     Idle,
     /// Files the log rotated away (pruned) before they were read: `files` of them, from `from`.
@@ -84,6 +88,10 @@ impl LogTail {
     }
 
     /// The next whole line, or why there is none.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "not an iterator: `Idle` is no end, and reading can fail"
+    )]
     pub fn next(&mut self) -> io::Result<Next> {
         loop {
             if self.segment.is_none() {
@@ -178,7 +186,7 @@ impl LogTail {
             .find(|&s| s > seq)
             .unwrap_or(newest + 1);
         let from = self.place;
-        let files = if seq < next { next - seq } else { 0 };
+        let files = next.saturating_sub(seq);
         self.place = Place {
             seq: next,
             offset: 0,
@@ -195,10 +203,7 @@ impl LogTail {
             Box::new(raw)
         };
         // Skip what was read before (decompressing: a gzip stream cannot seek).
-        let skipped = io::copy(
-            &mut (&mut reader).take(self.place.offset),
-            &mut io::sink(),
-        )?;
+        let skipped = io::copy(&mut (&mut reader).take(self.place.offset), &mut io::sink())?;
         Ok(Segment {
             seq: file.seq,
             reader: BufReader::with_capacity(1 << 16, reader),
