@@ -20,6 +20,7 @@ use std::{
 use regex::Regex;
 
 pub mod daemon;
+pub mod nats;
 pub mod netns;
 
 /// The syscalls dualstack traces, as given to `strace -e trace=`.

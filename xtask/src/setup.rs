@@ -168,8 +168,9 @@ fn ensure_commands(commands: &[(&str, &str)]) -> Result<()> {
     }
     eprintln!("xtask: installing {}", missing.join(" "));
     run_command(Command::new("apt-get").arg("update").arg("-q"))?;
-    // Packages with a service (openssh-server, nginx, redis) must not start it: the tests start their own
-    // daemons on loopback ports. Debian's invoke-rc.d asks policy-rc.d; 101 means "don't".
+    // Packages with a service (openssh-server, nginx, redis, nats-server) must not start it: the
+    // tests start their own daemons on loopback ports. Debian's invoke-rc.d (and
+    // deb-systemd-invoke) asks policy-rc.d; 101 means "don't".
     let policy = Path::new("/usr/sbin/policy-rc.d");
     let own_policy = !policy.exists();
     if own_policy {

@@ -154,40 +154,7 @@ impl Default for Metrics {
             "Clients connected now",
             clients_connected.clone(),
         );
-        let nats = NatsCounters {
-            published: counter(
-                &mut registry,
-                "nats_published",
-                "Event log lines sent to NATS JetStream",
-            ),
-            acked: counter(
-                &mut registry,
-                "nats_acked",
-                "Event log lines JetStream acknowledged (stored once each)",
-            ),
-            reconnects: counter(
-                &mut registry,
-                "nats_reconnects",
-                "Connections to NATS made again after a loss",
-            ),
-            lost: counter(
-                &mut registry,
-                "nats_lost_files",
-                "Event log files rotated away before they were sent",
-            ),
-            pending_bytes: Gauge::default(),
-            pending_events: Gauge::default(),
-        };
-        registry.register(
-            "nats_pending_bytes",
-            "Bytes of the event log not yet acknowledged by JetStream",
-            nats.pending_bytes.clone(),
-        );
-        registry.register(
-            "nats_pending_events",
-            "Events sent to JetStream and not yet acknowledged",
-            nats.pending_events.clone(),
-        );
+        let nats = NatsCounters::register(&mut registry);
         let log = Arc::new(Mutex::new(LogStats::default()));
         let log_queue_drops = Counter::default();
         registry.register_collector(Box::new(LogCollector {
@@ -228,6 +195,49 @@ pub struct NatsCounters {
     pub lost: Counter,
     pub pending_bytes: Gauge,
     pub pending_events: Gauge,
+}
+
+impl NatsCounters {
+    /// Registers the publisher's series, in the order they are shown.
+    fn register(registry: &mut Registry) -> NatsCounters {
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let published = counter("nats_published", "Event log lines sent to NATS JetStream");
+        let acked = counter(
+            "nats_acked",
+            "Event log lines JetStream acknowledged (stored once each)",
+        );
+        let reconnects = counter(
+            "nats_reconnects",
+            "Connections to NATS made again after a loss",
+        );
+        let lost = counter(
+            "nats_lost_files",
+            "Event log files rotated away before they were sent",
+        );
+        let mut gauge = |name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        NatsCounters {
+            published,
+            acked,
+            reconnects,
+            lost,
+            pending_bytes: gauge(
+                "nats_pending_bytes",
+                "Bytes of the event log not yet acknowledged by JetStream",
+            ),
+            pending_events: gauge(
+                "nats_pending_events",
+                "Events sent to JetStream and not yet acknowledged",
+            ),
+        }
+    }
 }
 
 impl Metrics {

@@ -17,7 +17,14 @@ pub mod publisher;
 pub mod snapshots;
 pub mod tail;
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 /// How to reach NATS.
 #[derive(Clone, Debug)]
@@ -101,13 +108,55 @@ pub async fn connect(
     if let Some(ca) = &settings.tls_ca {
         options = options.add_root_certificates(ca.clone()).require_tls(true);
     }
-    let on_connect = std::sync::Arc::new(on_connect);
+    let on_connect = Arc::new(on_connect);
+    let urls = settings.urls.join(",");
+    // Told once per outage: the client tries again every few seconds, for as long as it lasts.
+    let outage_told = Arc::new(AtomicBool::new(false));
+    let callback_urls = urls.clone();
     options = options.event_callback(move |event| {
-        let on_connect = std::sync::Arc::clone(&on_connect);
+        let on_connect = Arc::clone(&on_connect);
+        let outage_told = Arc::clone(&outage_told);
+        let urls = callback_urls.clone();
         async move {
             match event {
-                async_nats::Event::Connected => on_connect(),
-                async_nats::Event::Disconnected => log::warn!("NATS: disconnected; reconnecting"),
+                async_nats::Event::Connected => {
+                    outage_told.store(false, Ordering::Relaxed);
+                    on_connect();
+                }
+                async_nats::Event::Disconnected => {
+                    outage_told.store(true, Ordering::Relaxed);
+                    log::warn!("NATS: disconnected; reconnecting");
+                }
+                // The server refused the credentials: said once, the client keeps trying.
+                async_nats::Event::ServerError(async_nats::ServerError::AuthorizationViolation) => {
+                    if !outage_told.swap(true, Ordering::Relaxed) {
+                        log::error!(
+                            "NATS at {urls} refused the credentials (authorization violation): \
+                             check --nats-token-file or --nats-creds; retrying"
+                        );
+                    }
+                }
+                // A connection attempt that failed.
+                async_nats::Event::ClientError(async_nats::ClientError::Other(e))
+                    if e.contains("authorization") =>
+                {
+                    if !outage_told.swap(true, Ordering::Relaxed) {
+                        log::error!(
+                            "NATS at {urls} refused the credentials ({e}): check \
+                             --nats-token-file or --nats-creds; retrying"
+                        );
+                    }
+                }
+                async_nats::Event::ClientError(async_nats::ClientError::Other(e)) => {
+                    if outage_told.swap(true, Ordering::Relaxed) {
+                        log::debug!("NATS: cannot reach {urls} ({e})");
+                    } else {
+                        log::warn!(
+                            "NATS: cannot reach {urls} ({e}); retrying until it answers; \
+                             meanwhile events are logged, to be published then"
+                        );
+                    }
+                }
                 other => log::info!("NATS: {other}"),
             }
         }
@@ -116,7 +165,7 @@ pub async fn connect(
     options
         .connect(settings.urls.as_slice())
         .await
-        .map_err(|e| format!("cannot connect to NATS at {}: {e}", settings.urls.join(",")))
+        .map_err(|e| format!("cannot connect to NATS at {urls}: {e}"))
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use async_nats::{
     jetstream::{self, context::PublishAckFuture, stream},
 };
 use bytes::Bytes;
+use prometheus_client::metrics::gauge::Gauge;
+use tokio::sync::watch;
 
 use super::{
     snapshots::{ListenersChanged, SnapshotSettings},
@@ -30,6 +32,8 @@ const SAVE_EVERY: Duration = Duration::from_millis(200);
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 /// Wait before sending again after a failure.
 const RETRY: Duration = Duration::from_secs(1);
+/// How often the log after the acknowledged place is measured.
+const MEASURE_EVERY: Duration = Duration::from_secs(1);
 /// The file holding the place sent up to, in the log directory.
 pub const CURSOR: &str = "nats.cursor";
 
@@ -89,6 +93,7 @@ async fn run(
             changed,
         ));
     }
+    let pending_bytes = metrics.nats.pending_bytes.clone();
     let mut publisher = match Publisher::new(&settings, js, metrics) {
         Ok(p) => p,
         Err(e) => {
@@ -96,6 +101,11 @@ async fn run(
             return;
         }
     };
+    tokio::spawn(measure_pending(
+        settings.log_dir.clone(),
+        publisher.acked.subscribe(),
+        pending_bytes,
+    ));
     loop {
         if let Err(e) = publisher.ensure_stream(&settings).await {
             log::warn!("NATS: cannot create or find stream {STREAM}: {e}; retrying");
@@ -119,8 +129,8 @@ struct Publisher {
     js: jetstream::Context,
     tail: LogTail,
     cursor: PathBuf,
-    /// The place every line before has been acknowledged.
-    acked: Place,
+    /// The place every line before has been acknowledged; watched by [`measure_pending`].
+    acked: watch::Sender<Place>,
     saved: Place,
     saved_at: Instant,
     in_flight: VecDeque<(Place, PublishAckFuture)>,
@@ -144,7 +154,7 @@ impl Publisher {
             js,
             tail,
             cursor,
-            acked,
+            acked: watch::Sender::new(acked),
             saved: acked,
             saved_at: Instant::now(),
             in_flight: VecDeque::new(),
@@ -180,7 +190,7 @@ impl Publisher {
     fn rewind(&mut self) {
         self.in_flight.clear();
         self.metrics.nats.pending_events.set(0);
-        self.tail.rewind(self.acked);
+        self.tail.rewind(*self.acked.borrow());
     }
 
     /// Sends lines as the log grows, forever (or until an error).
@@ -235,7 +245,7 @@ impl Publisher {
     /// A line that is not sent still moves the place, once nothing before it is in flight.
     fn advance_if_idle(&mut self, end: Place) {
         if self.in_flight.is_empty() {
-            self.acked = end;
+            self.acked.send_replace(end);
         }
     }
 
@@ -266,27 +276,37 @@ impl Publisher {
             .nats
             .pending_events
             .set(self.in_flight.len() as i64);
-        self.acked = end;
+        self.acked.send_replace(end);
         self.save(false);
         Ok(())
     }
 
     /// Writes the acknowledged place, at most every [`SAVE_EVERY`] unless `now`.
     fn save(&mut self, now: bool) {
-        if self.acked == self.saved || (!now && self.saved_at.elapsed() < SAVE_EVERY) {
+        let acked = *self.acked.borrow();
+        if acked == self.saved || (!now && self.saved_at.elapsed() < SAVE_EVERY) {
             return;
         }
-        match write_cursor(&self.cursor, self.acked) {
+        match write_cursor(&self.cursor, acked) {
             Ok(()) => {
-                self.saved = self.acked;
+                self.saved = acked;
                 self.saved_at = Instant::now();
             }
             Err(e) => log::warn!("NATS: cannot save {}: {e}", self.cursor.display()),
         }
-        self.metrics
-            .nats
-            .pending_bytes
-            .set(pending_bytes(&self.cursor, self.acked));
+    }
+}
+
+/// Keeps `gauge` at the bytes of the log after the acknowledged place, measured every
+/// [`MEASURE_EVERY`] on its own: while NATS is away no acknowledgement comes to move the place,
+/// and the backlog it leaves behind is what the gauge must show.
+async fn measure_pending(dir: PathBuf, acked: watch::Receiver<Place>, gauge: Gauge) {
+    let mut every = tokio::time::interval(MEASURE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let place = *acked.borrow();
+        gauge.set(pending_bytes(&dir, place));
     }
 }
 
@@ -343,9 +363,9 @@ fn write_cursor(path: &Path, place: Place) -> io::Result<()> {
     std::fs::rename(&temp, path)
 }
 
-/// Bytes of the log after `place`: the rest of its file and every later one.
-fn pending_bytes(cursor: &Path, place: Place) -> i64 {
-    let Some(dir) = cursor.parent() else { return 0 };
+/// Bytes of the log after `place`: the rest of its file and every later one (a gzipped file
+/// counts its compressed size).
+fn pending_bytes(dir: &Path, place: Place) -> i64 {
     let Ok(files) = crate::outputs::event_log::naming::event_files(dir) else {
         return 0;
     };
@@ -374,6 +394,7 @@ fn pending_bytes(cursor: &Path, place: Place) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outputs::event_log::naming::CURRENT;
 
     #[test]
     fn subjects_name_the_syscall() {
@@ -398,6 +419,35 @@ mod tests {
             message_id("h", at, b"x"),
             message_id("h", Place { seq: 3, offset: 41 }, b"x")
         );
+    }
+
+    /// The backlog is measured on its own, not when an acknowledgement moves the place: while
+    /// NATS is away none comes, and the gauge once stayed at its last value (0) as the log grew.
+    #[tokio::test]
+    async fn the_backlog_is_measured_while_nothing_is_acknowledged() {
+        let dir = crate::outputs::event_log::tests::Dir::new("nats-pending");
+        std::fs::write(dir.0.join("events-20261130T000000Z-1.jsonl"), b"a\nb\n").unwrap();
+        std::fs::write(dir.0.join(CURRENT), b"0123456789\n").unwrap();
+        let (acked, watched) = watch::channel(Place { seq: 1, offset: 0 });
+        let gauge = Gauge::default();
+        let task = tokio::spawn(measure_pending(dir.0.clone(), watched, gauge.clone()));
+        let settles_at = |want: i64| {
+            let gauge = gauge.clone();
+            async move {
+                let deadline = Instant::now() + 10 * MEASURE_EVERY;
+                while gauge.get() != want && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                gauge.get()
+            }
+        };
+        assert_eq!(settles_at(4 + 11).await, 4 + 11);
+        // The log grows with nothing acknowledged.
+        std::fs::write(dir.0.join(CURRENT), b"0123456789\n0123456789\n").unwrap();
+        assert_eq!(settles_at(4 + 22).await, 4 + 22);
+        acked.send_replace(Place { seq: 2, offset: 11 });
+        assert_eq!(settles_at(11).await, 11);
+        task.abort();
     }
 
     #[test]
