@@ -61,22 +61,37 @@ pub struct NatsArgs {
 
 impl NatsArgs {
     pub fn server(&self) -> anyhow::Result<NatsServer> {
-        let auth = match (&self.nats_token_file, &self.nats_creds) {
-            (Some(file), _) => NatsAuth::Token(
-                std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read the token file {}", file.display()))?
-                    .trim()
-                    .to_owned(),
-            ),
-            (None, Some(creds)) => NatsAuth::Creds(creds.clone()),
-            (None, None) => NatsAuth::None,
-        };
-        Ok(NatsServer {
-            urls: self.nats.split(',').map(|u| u.trim().to_owned()).collect(),
-            auth,
-            tls_ca: self.nats_tls_ca.clone(),
-        })
+        nats_server(
+            &self.nats,
+            self.nats_token_file.as_deref(),
+            self.nats_creds.as_deref(),
+            self.nats_tls_ca.as_deref(),
+        )
     }
+}
+
+/// Where NATS is and how to prove who we are, from the command line's options.
+pub fn nats_server(
+    urls: &str,
+    token_file: Option<&std::path::Path>,
+    creds: Option<&std::path::Path>,
+    tls_ca: Option<&std::path::Path>,
+) -> anyhow::Result<NatsServer> {
+    let auth = match (token_file, creds) {
+        (Some(file), _) => NatsAuth::Token(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the token file {}", file.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, Some(creds)) => NatsAuth::Creds(creds.to_owned()),
+        (None, None) => NatsAuth::None,
+    };
+    Ok(NatsServer {
+        urls: urls.split(',').map(|u| u.trim().to_owned()).collect(),
+        auth,
+        tls_ca: tls_ca.map(std::path::Path::to_owned),
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -13,7 +13,7 @@ use async_nats::jetstream::{self, consumer};
 use dualstack::{
     filter::{Facts, Filter},
     format::table,
-    outputs::nats::{self, NatsAuth, NatsServer, STREAM},
+    outputs::nats::{self, NatsServer, STREAM},
     pipeline::ProcessTree,
     schema::{EventLine, Line},
 };
@@ -99,27 +99,12 @@ pub async fn run(args: &StreamArgs) -> anyhow::Result<i32> {
 }
 
 fn server(args: &StreamArgs) -> anyhow::Result<NatsServer> {
-    let auth = match (&args.nats_token_file, &args.nats_creds) {
-        (Some(file), _) => NatsAuth::Token(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the token file {}", file.display()))?
-                .trim()
-                .to_owned(),
-        ),
-        (None, Some(creds)) => NatsAuth::Creds(creds.clone()),
-        (None, None) => NatsAuth::None,
-    };
-    Ok(NatsServer {
-        urls: args
-            .nats
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(|u| u.trim().to_owned())
-            .collect(),
-        auth,
-        tls_ca: args.nats_tls_ca.clone(),
-    })
+    crate::cli::audit::nats_server(
+        args.nats.as_deref().unwrap_or_default(),
+        args.nats_token_file.as_deref(),
+        args.nats_creds.as_deref(),
+        args.nats_tls_ca.as_deref(),
+    )
 }
 
 /// `--since`: from a while ago, from the start (`all`), or from now.
