@@ -317,16 +317,13 @@ fn bad_policies_unreachable_nats_and_wrong_tokens_are_errors() {
 
 #[test]
 fn stream_reads_the_fleet_events_with_the_trace_filters() {
-    require_root();
-    let nats = Nats::start(&[]);
-    let tag = format!("s{}", std::process::id());
-    let mut ns = TestNetns::new(false);
-    let dir = TempDir::new("fleet-stream");
-    let id = format!("{tag}-a");
-    let _daemon = Daemon::start(
-        &dir,
-        &["--nats", &nats.url, "--host-id", &id, "--netns", ns.name()],
-    );
+    let OneHost {
+        nats,
+        mut ns,
+        dir: _dir,
+        daemon: _daemon,
+        id,
+    } = OneHost::start("s");
     // Two processes: a parent that binds port 7101 and a child of it that binds 7102.
     let _l = listen(
         &mut ns,
@@ -390,6 +387,36 @@ fn stream_reads_the_fleet_events_with_the_trace_filters() {
     assert_eq!(run_for(&mut cmd, Duration::from_secs(2)), "");
 }
 
+/// One simulated host: a netns with a daemon publishing to a NATS of its own.
+struct OneHost {
+    nats: Nats,
+    ns: TestNetns,
+    dir: TempDir,
+    daemon: Daemon,
+    id: String,
+}
+
+impl OneHost {
+    fn start(tag: &str) -> OneHost {
+        require_root();
+        let nats = Nats::start(&[]);
+        let ns = TestNetns::new(false);
+        let dir = TempDir::new(&format!("fleet-{tag}"));
+        let id = format!("{tag}{}-a", std::process::id());
+        let daemon = Daemon::start(
+            &dir,
+            &["--nats", &nats.url, "--host-id", &id, "--netns", ns.name()],
+        );
+        OneHost {
+            nats,
+            ns,
+            dir,
+            daemon,
+            id,
+        }
+    }
+}
+
 /// Runs `cmd` for `time`, then interrupts it; its standard output.
 fn run_for(cmd: &mut Command, time: Duration) -> String {
     let out_file = TempDir::new("run-for");
@@ -405,16 +432,13 @@ fn run_for(cmd: &mut Command, time: Duration) -> String {
 
 #[test]
 fn audit_follow_prints_a_new_violation_with_the_call_that_caused_it() {
-    require_root();
-    let nats = Nats::start(&[]);
-    let tag = format!("f{}", std::process::id());
-    let mut ns = TestNetns::new(false);
-    let dir = TempDir::new("fleet-follow");
-    let id = format!("{tag}-a");
-    let _daemon = Daemon::start(
-        &dir,
-        &["--nats", &nats.url, "--host-id", &id, "--netns", ns.name()],
-    );
+    let OneHost {
+        nats,
+        mut ns,
+        dir,
+        daemon: _daemon,
+        id,
+    } = OneHost::start("f");
     let policy = dir.join("policy.toml");
     std::fs::write(
         &policy,
