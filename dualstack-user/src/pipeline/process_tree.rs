@@ -16,10 +16,12 @@ const MAX_KNOWN: usize = 1 << 16;
 /// Ancestors walked at most: a loop in what was read can never hang the walk.
 const MAX_DEPTH: usize = 64;
 
-/// Each known process's parent (tgids).
+/// Each known process's parent (tgids), and each parent's children.
 #[derive(Debug, Default)]
 pub struct ProcessTree {
     parent: HashMap<u32, u32>,
+    /// The inverse of `parent`: an exit hands its children over without a scan of the host.
+    children: HashMap<u32, Vec<u32>>,
     /// Read a process's parent from /proc when it is not known yet (a live host, not a log).
     from_proc: bool,
 }
@@ -28,8 +30,8 @@ impl ProcessTree {
     /// A tree of this host's processes, filled from /proc as they are first seen.
     pub fn live() -> ProcessTree {
         ProcessTree {
-            parent: HashMap::new(),
             from_proc: true,
+            ..ProcessTree::default()
         }
     }
 
@@ -53,7 +55,7 @@ impl ProcessTree {
                 if process_gone {
                     self.gone(pid);
                 } else if tid != pid {
-                    self.parent.remove(&tid);
+                    self.forget(tid);
                 }
             }
         }
@@ -67,19 +69,46 @@ impl ProcessTree {
         }
         if self.parent.len() >= MAX_KNOWN && !self.parent.contains_key(&pid) {
             self.parent.clear();
+            self.children.clear();
         }
-        self.parent.insert(pid, ppid);
+        match self.parent.insert(pid, ppid) {
+            Some(old) if old == ppid => {}
+            old => {
+                if let Some(old) = old {
+                    self.unlink(old, pid);
+                }
+                self.children.entry(ppid).or_default().push(pid);
+            }
+        }
+    }
+
+    /// A task (a thread) is gone.
+    fn forget(&mut self, tid: u32) {
+        if let Some(parent) = self.parent.remove(&tid) {
+            self.unlink(parent, tid);
+        }
+    }
+
+    fn unlink(&mut self, parent: u32, child: u32) {
+        if let Some(kids) = self.children.get_mut(&parent) {
+            kids.retain(|&k| k != child);
+            if kids.is_empty() {
+                self.children.remove(&parent);
+            }
+        }
     }
 
     /// Process `pid` exited: its children now hang from its parent.
     fn gone(&mut self, pid: u32) {
+        let kids = self.children.remove(&pid).unwrap_or_default();
         let Some(grandparent) = self.parent.remove(&pid) else {
+            // Its own parent unknown: its children's chain ends here, as it would have.
             return;
         };
-        for parent in self.parent.values_mut() {
-            if *parent == pid {
-                *parent = grandparent;
-            }
+        self.unlink(grandparent, pid);
+        for kid in kids {
+            self.parent.insert(kid, grandparent);
+            self.children.entry(grandparent).or_default().push(kid);
         }
     }
 
@@ -165,6 +194,23 @@ mod tests {
         });
         assert_eq!(tree.parent_of(13), None);
         assert_eq!(tree.parent_of(11), Some(10));
+    }
+
+    #[test]
+    fn children_follow_every_exit_up_the_chain() {
+        let mut tree = ProcessTree::told();
+        tree.apply(fork(1, 10));
+        tree.apply(fork(10, 11));
+        tree.apply(fork(11, 12));
+        tree.apply(fork(11, 13));
+        tree.apply(exit(11));
+        tree.apply(exit(10));
+        assert_eq!(tree.ancestors(12), vec![1]);
+        assert_eq!(tree.ancestors(13), vec![1]);
+        tree.learn(12, 13);
+        tree.apply(exit(13));
+        assert_eq!(tree.ancestors(12), vec![1]);
+        assert_eq!(tree.children.get(&1).map(Vec::len), Some(1));
     }
 
     #[test]
