@@ -136,7 +136,7 @@ async fn audit_once(args: &AuditArgs) -> anyhow::Result<i32> {
             &policy,
             stale,
             hosts.as_ref(),
-            args.format,
+            args.format == Format::Json,
             seen,
         )
         .await;

@@ -17,8 +17,6 @@ use dualstack::{
 };
 use futures_util::StreamExt as _;
 
-use crate::cli::audit::Format;
-
 /// What names one violation: host, netns, protocol, family, address, port, rule.
 type Key = (String, u64, String, String, String, u16, String);
 
@@ -51,7 +49,7 @@ pub async fn run(
     policy: &Policy,
     stale: Option<Duration>,
     hosts: Option<&glob::Pattern>,
-    format: Format,
+    json: bool,
     mut seen: BTreeSet<Key>,
 ) -> anyhow::Result<i32> {
     let client = nats::connect(server, "dualstack audit --follow", false, || {})
@@ -108,7 +106,7 @@ pub async fn run(
                         }
                         violated = true;
                         let event = last_event.get(&(row.host.to_string(), row.port)).cloned();
-                        print_new(row, v, event, format)?;
+                        print_new(row, v, event, json)?;
                     }
                 }
                 seen = now;
@@ -140,11 +138,11 @@ fn print_new(
     row: &AuditLine<'_>,
     violation: &dualstack::schema::ViolationLine<'_>,
     event: Option<EventLine<'static>>,
-    format: Format,
+    json: bool,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
+    if json {
+        {
             let line = NewViolationLine {
                 listener: row.clone(),
                 violation: violation.clone(),
@@ -153,7 +151,8 @@ fn print_new(
             serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
         }
-        Format::Table => {
+    } else {
+        {
             writeln!(
                 out,
                 "NEW {} {} {} {}:{} {}: {}",

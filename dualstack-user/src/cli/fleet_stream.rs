@@ -13,23 +13,42 @@ use async_nats::jetstream::{self, consumer};
 use dualstack::{
     filter::{Facts, Filter},
     format::table,
-    outputs::nats::{self, NatsServer, STREAM},
+    outputs::nats::{self, STREAM},
     pipeline::ProcessTree,
     schema::{EventLine, Line},
 };
 use futures_util::StreamExt as _;
 
-use crate::cli::stream::{StreamArgs, StreamFormat};
+use crate::cli::audit::nats_server;
+
+/// What `stream --nats` was asked.
+pub struct FleetStream<'a> {
+    pub urls: &'a str,
+    pub token_file: Option<&'a std::path::Path>,
+    pub creds: Option<&'a std::path::Path>,
+    pub tls_ca: Option<&'a std::path::Path>,
+    pub hosts: Option<&'a str>,
+    pub since: Option<&'a str>,
+    pub filter: Filter,
+    pub format: FleetFormat,
+}
+
+/// How each event is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FleetFormat {
+    Strace,
+    Json,
+    Table,
+}
 
 /// Prints the fleet's events until interrupted; returns the exit code.
-pub async fn run(args: &StreamArgs) -> anyhow::Result<i32> {
-    let filter = args.filters.filter()?;
+pub async fn run(args: FleetStream<'_>) -> anyhow::Result<i32> {
+    let filter = &args.filter;
     let hosts = args
-        .host
-        .as_deref()
+        .hosts
         .map(|g| glob::Pattern::new(g).map_err(|e| anyhow!("--host {g:?}: {e}")))
         .transpose()?;
-    let server = server(args)?;
+    let server = nats_server(args.urls, args.token_file, args.creds, args.tls_ca)?;
     let client = nats::connect(&server, "dualstack stream", false, || {})
         .await
         .map_err(|e| anyhow!(e))?;
@@ -40,7 +59,7 @@ pub async fn run(args: &StreamArgs) -> anyhow::Result<i32> {
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
             filter_subject: "dualstack.*.events.>".to_owned(),
-            deliver_policy: deliver_policy(args.since.as_deref())?,
+            deliver_policy: deliver_policy(args.since)?,
             ..consumer::pull::OrderedConfig::default()
         })
         .await
@@ -52,7 +71,7 @@ pub async fn run(args: &StreamArgs) -> anyhow::Result<i32> {
     let mut trees: HashMap<String, ProcessTree> = HashMap::new();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    if args.format == StreamFormat::Table {
+    if args.format == FleetFormat::Table {
         writeln!(out, "{:<16} {}", "HOST", table::header())?;
     }
     while let Some(message) = messages.next().await {
@@ -70,7 +89,7 @@ pub async fn run(args: &StreamArgs) -> anyhow::Result<i32> {
         let shown = match Line::parse(&message.payload) {
             Ok(Line::Event(event)) => {
                 let tree = trees.entry(host.clone()).or_insert_with(ProcessTree::told);
-                if !keeps(&filter, tree, &event) {
+                if !keeps(filter, tree, &event) {
                     continue;
                 }
                 render(&host, &event, &message.payload, args.format)
@@ -96,15 +115,6 @@ pub async fn run(args: &StreamArgs) -> anyhow::Result<i32> {
         out.flush()?;
     }
     Ok(0)
-}
-
-fn server(args: &StreamArgs) -> anyhow::Result<NatsServer> {
-    crate::cli::audit::nats_server(
-        args.nats.as_deref().unwrap_or_default(),
-        args.nats_token_file.as_deref(),
-        args.nats_creds.as_deref(),
-        args.nats_tls_ca.as_deref(),
-    )
 }
 
 /// `--since`: from a while ago, from the start (`all`), or from now.
@@ -143,11 +153,11 @@ fn keeps(filter: &Filter, tree: &mut ProcessTree, event: &EventLine<'_>) -> bool
     filter.matches(&Facts::of_line(event, &ancestors))
 }
 
-fn render(host: &str, event: &EventLine<'_>, raw: &[u8], format: StreamFormat) -> String {
+fn render(host: &str, event: &EventLine<'_>, raw: &[u8], format: FleetFormat) -> String {
     match format {
-        StreamFormat::Strace => format!("{host} [pid {:>5}] {}", event.tid, event.strace),
-        StreamFormat::Table => format!("{host:<16} {}", table::row(event)),
-        StreamFormat::Json => {
+        FleetFormat::Strace => format!("{host} [pid {:>5}] {}", event.tid, event.strace),
+        FleetFormat::Table => format!("{host:<16} {}", table::row(event)),
+        FleetFormat::Json => {
             // The logged line with its host first: `{"type":"event","host":...`.
             let text = String::from_utf8_lossy(raw);
             match text.strip_prefix(r#"{"type":"event","#) {

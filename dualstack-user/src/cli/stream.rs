@@ -23,7 +23,10 @@ use dualstack::{
     schema::{request::NameOrNumber, FilterLine, Line, OneOrMany, RequestLine},
 };
 
-use crate::cli::filter_args::FilterArgs;
+use crate::cli::{
+    filter_args::FilterArgs,
+    fleet_stream::{FleetFormat, FleetStream},
+};
 
 /// How `stream` prints events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -104,8 +107,8 @@ pub async fn run(args: StreamArgs) -> anyhow::Result<i32> {
     let mut terminate = signal(SignalKind::terminate())?;
     let code = tokio::select! {
         code = async {
-            if args.nats.is_some() {
-                crate::cli::fleet_stream::run(&args).await
+            if let Some(urls) = &args.nats {
+                crate::cli::fleet_stream::run(fleet_stream(&args, urls)?).await
             } else {
                 connect_and_print(&args).await
             }
@@ -114,6 +117,24 @@ pub async fn run(args: StreamArgs) -> anyhow::Result<i32> {
         _ = terminate.recv() => 0,
     };
     Ok(code)
+}
+
+/// `stream --nats`'s question, from the command line.
+fn fleet_stream<'a>(args: &'a StreamArgs, urls: &'a str) -> anyhow::Result<FleetStream<'a>> {
+    Ok(FleetStream {
+        urls,
+        token_file: args.nats_token_file.as_deref(),
+        creds: args.nats_creds.as_deref(),
+        tls_ca: args.nats_tls_ca.as_deref(),
+        hosts: args.host.as_deref(),
+        since: args.since.as_deref(),
+        filter: args.filters.filter()?,
+        format: match args.format {
+            StreamFormat::Strace => FleetFormat::Strace,
+            StreamFormat::Json => FleetFormat::Json,
+            StreamFormat::Table => FleetFormat::Table,
+        },
+    })
 }
 
 async fn connect_and_print(args: &StreamArgs) -> anyhow::Result<i32> {
