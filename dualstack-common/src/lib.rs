@@ -1,21 +1,20 @@
 //! The event ABI shared by dualstack's kernel programs and its user space.
 //!
-//! Every record the kernel writes to the `EVENTS` ring buffer is one [`SyscallEvent`]: a fixed
-//! header, the raw syscall arguments, the tracked state of the socket the call worked on, and
-//! two buffers of user memory read during the call. Layouts are `#[repr(C)]` with explicit
-//! padding; the asserts beside each type pin their sizes so that a change is deliberate.
+//! The kernel writes one compact call record per traced syscall to the `EVENTS` ring buffer (see
+//! [`record_size`] for its layout), and a [`TaskRecord`] per followed fork and exit. The typed
+//! argument views ([`args`]) name each syscall's argument positions once, for the programs that
+//! read the registers and for the decoder that reads the record. Layouts are `#[repr(C)]` with
+//! explicit padding; the asserts beside each type pin their sizes so that a change is deliberate.
 //! User space never transmutes these bytes: it checks length and kind and copies fields out.
 #![no_std]
 
 use core::mem::size_of;
 
 /// Bumped whenever a layout below changes.
-pub const ABI_VERSION: u16 = 3;
+pub const ABI_VERSION: u16 = 4;
 
-/// Bytes of sockaddr read from user memory (sizeof(struct sockaddr_storage)).
-pub const ADDR_CAP: usize = 128;
-/// Bytes of setsockopt's optval (and other small user buffers) read from user memory.
-pub const DATA_CAP: usize = 64;
+/// Bytes of user memory read at most for one argument: a sockaddr_storage, or an optval.
+pub const USER_CAP: usize = 128;
 /// Length of a task's comm, including the NUL.
 pub const COMM_LEN: usize = 16;
 /// Length of an interface name (IFNAMSIZ).
@@ -54,6 +53,27 @@ impl Syscall {
     /// The bit of this syscall in [`TraceConfig::syscall_mask`].
     pub const fn bit(self) -> u32 {
         1 << (self as u32)
+    }
+
+    /// How many argument registers the call's record carries.
+    pub const fn arg_count(self) -> usize {
+        match self {
+            Syscall::Close => 1,
+            Syscall::Listen => 2,
+            Syscall::Socket | Syscall::Bind | Syscall::Connect | Syscall::Accept => 3,
+            Syscall::Socketpair | Syscall::Accept4 => 4,
+            Syscall::Setsockopt => 5,
+        }
+    }
+
+    /// The user-memory sections of the call's record.
+    pub const fn sections(self) -> Sections {
+        match self {
+            Syscall::Bind | Syscall::Connect => Sections::Addr,
+            Syscall::Accept | Syscall::Accept4 => Sections::AddrAndLen,
+            Syscall::Setsockopt | Syscall::Socketpair => Sections::Data,
+            Syscall::Socket | Syscall::Listen | Syscall::Close => Sections::None,
+        }
     }
 
     /// The syscall's name as strace prints it.
@@ -112,32 +132,6 @@ impl TryFrom<u32> for ReadStatus {
     }
 }
 
-/// A copy of user memory taken during a syscall.
-///
-/// `len` counts the bytes copied into `bytes`; the length the program asked for stays in the
-/// syscall's arguments, so a reader sees truncation as `len < requested`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct UserBytes<const N: usize> {
-    /// A raw [`ReadStatus`].
-    pub status: u32,
-    pub len: u32,
-    pub bytes: [u8; N],
-}
-
-impl<const N: usize> UserBytes<N> {
-    pub const EMPTY: Self = UserBytes {
-        status: ReadStatus::NotRead as u32,
-        len: 0,
-        bytes: [0; N],
-    };
-}
-
-pub type AddrBytes = UserBytes<ADDR_CAP>;
-pub type DataBytes = UserBytes<DATA_CAP>;
-const _: () = assert!(size_of::<AddrBytes>() == 136);
-const _: () = assert!(size_of::<DataBytes>() == 72);
-
 /// Value of a boolean socket option that the tracer has not seen set.
 pub const OPT_UNSET: u8 = 0xff;
 
@@ -174,7 +168,8 @@ pub const SOCK_BOUND: u8 = 2;
 /// creation until the close of its last descriptor.
 ///
 /// Option fields hold 0 or 1, or [`OPT_UNSET`] when no successful setsockopt was seen.
-#[repr(C)]
+/// Aligned to 8 so that the programs copy it in words.
+#[repr(C, align(8))]
 #[derive(Clone, Copy, Debug)]
 pub struct SockState {
     pub family: u16,
@@ -197,6 +192,7 @@ pub struct SockState {
     pub bound_len: u32,
     /// The sockaddr passed to the last successful bind, truncated to [`BOUND_CAP`].
     pub bound: [u8; BOUND_CAP],
+    pub _pad2: u32,
 }
 
 impl SockState {
@@ -216,9 +212,10 @@ impl SockState {
         bind_device: [0; IFNAME_LEN],
         bound_len: 0,
         bound: [0; BOUND_CAP],
+        _pad2: 0,
     };
 }
-const _: () = assert!(size_of::<SockState>() == 68);
+const _: () = assert!(size_of::<SockState>() == 72);
 
 /// Key of the per-socket state map.
 ///
@@ -295,7 +292,7 @@ impl KernelSock {
     };
 }
 
-/// Fields every event starts with.
+/// Fields every call record starts with.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct EventHeader {
@@ -303,21 +300,25 @@ pub struct EventHeader {
     pub kind: u32,
     /// [`ABI_VERSION`] of the writer.
     pub version: u16,
-    /// `EVENT_*` bits below.
+    /// `EVENT_*` bits below: what the record holds after its arguments.
     pub flags: u16,
     /// bpf_get_current_pid_tgid(): tgid in the high half, thread id in the low half.
     pub pid_tgid: u64,
     /// CLOCK_MONOTONIC nanoseconds at syscall exit.
     pub ts_ns: u64,
-    /// CLOCK_MONOTONIC nanoseconds at syscall entry (what strace -tt prints).
+    /// CLOCK_MONOTONIC nanoseconds at syscall entry (what strace -tt prints), stamped only for
+    /// the calls that may block (connect, accept, accept4) and close; 0 for the others, which
+    /// return within microseconds: their exit time stands for it.
     pub enter_ts_ns: u64,
     /// The syscall's return value (negative errno on failure).
     pub ret: i64,
     pub comm: [u8; COMM_LEN],
 }
-const _: () = assert!(size_of::<EventHeader>() == 56);
+pub const HEADER_SIZE: usize = size_of::<EventHeader>();
+const _: () = assert!(HEADER_SIZE == 56);
 
-/// `EventHeader::flags` bit: `sock` holds the tracked state of the call's socket.
+/// `EventHeader::flags` bit: a [`SockState`] section follows the arguments: the tracked state
+/// of the call's socket after the call.
 pub const EVENT_HAS_SOCK: u16 = 1;
 /// `EventHeader::flags` bit: the state is keyed by (tgid, fd), not by the kernel socket (no
 /// BTF): it does not follow fork, dup or descriptor passing.
@@ -325,53 +326,95 @@ pub const EVENT_SOCK_BY_FD: u16 = 2;
 /// `EventHeader::flags` bit: the call's socket had no state and none could be stored because
 /// the state map was full (counted in [`counter::STATE_FULL`]).
 pub const EVENT_STATE_FULL: u16 = 4;
+/// `EventHeader::flags` bit: a [`KernelSock`] section follows (after the state, if any): the
+/// kernel's view of the call's socket.
+pub const EVENT_HAS_KERNEL: u16 = 8;
+/// `EventHeader::flags` bit: the programs knew no kernel offsets (no BTF), so no kernel view
+/// could be read.
+pub const EVENT_NO_BTF: u16 = 16;
 
-/// Number of raw syscall arguments kept.
+/// Number of syscall argument registers.
 pub const ARGS: usize = 6;
 
-/// One syscall, as written to the ring buffer at its exit.
-///
-/// Meaning of the buffers by syscall:
-/// - bind, connect: `addr` = the sockaddr argument (read at entry).
-/// - accept, accept4: `addr` = the peer address (read at exit); `data` = addrlen as two u32,
-///   the value before the call then the value after it.
-/// - setsockopt: `data` = optval (read at entry).
-/// - socketpair: `data` = the two new descriptors, sv[0] and sv[1] as i32 (read at exit).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct SyscallEvent {
-    pub header: EventHeader,
-    /// The syscall's arguments as passed (unused ones are zero).
-    pub args: [u64; ARGS],
-    /// State of the socket the call worked on, after the call (valid with EVENT_HAS_SOCK).
-    pub sock: SockState,
-    pub _pad: u32,
-    /// The kernel's view of the call's socket (see [`KernelSock`]).
-    pub kernel: KernelSock,
-    pub addr: AddrBytes,
-    pub data: DataBytes,
+/// Which user-memory sections a call record carries, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sections {
+    None,
+    /// A sockaddr (bind, connect).
+    Addr,
+    /// The peer's sockaddr, then addrlen as two u32: before the call and after it (accept).
+    AddrAndLen,
+    /// A data buffer (setsockopt's optval, socketpair's sv).
+    Data,
 }
-pub const EVENT_SIZE: usize = size_of::<SyscallEvent>();
-const _: () = assert!(EVENT_SIZE == 432);
 
-/// A call parked between sys_enter and sys_exit, keyed by pid_tgid.
+/// Header of a user-memory section: `cap` bytes follow, of which the first `len` were read.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct PendingCall {
-    /// A raw [`Syscall`].
-    pub kind: u32,
-    /// close: non-zero when the descriptor held the last reference to its socket, read at
-    /// entry (the fd is gone at exit), so that the socket's state can be forgotten.
-    pub last_ref: u32,
-    pub args: [u64; ARGS],
-    /// CLOCK_MONOTONIC nanoseconds at entry.
-    pub enter_ts_ns: u64,
-    pub addr: AddrBytes,
-    pub data: DataBytes,
-    /// The kernel's view of the call's socket (close: read at entry).
-    pub kernel: KernelSock,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserHeader {
+    /// A raw [`ReadStatus`].
+    pub status: u16,
+    /// Bytes that follow this header: one of [`USER_CAPS`].
+    pub cap: u16,
+    pub len: u32,
 }
-const _: () = assert!(size_of::<PendingCall>() == 320);
+pub const USER_HEADER_SIZE: usize = size_of::<UserHeader>();
+const _: () = assert!(USER_HEADER_SIZE == 8);
+
+/// The sizes a user-memory section may have. A record is reserved at a size the verifier
+/// knows, so a copy takes the smallest of these that holds it: 16 for sockaddr_in, ints and
+/// addrlen pairs, 32 for sockaddr_in6, 128 for anything else (a sockaddr_storage).
+pub const USER_CAPS: [usize; 3] = [16, 32, 128];
+
+/// The section size that holds `len` bytes of user memory (at most the largest).
+pub const fn user_cap(len: u64) -> usize {
+    if len <= USER_CAPS[0] as u64 {
+        USER_CAPS[0]
+    } else if len <= USER_CAPS[1] as u64 {
+        USER_CAPS[1]
+    } else {
+        USER_CAPS[2]
+    }
+}
+
+/// The largest call record: setsockopt's five arguments with every section at its largest.
+pub const MAX_RECORD_SIZE: usize = HEADER_SIZE
+    + 8 * 5
+    + size_of::<SockState>()
+    + size_of::<KernelSock>()
+    + 2 * USER_HEADER_SIZE
+    + USER_CAPS[2]
+    + USER_CAPS[0];
+
+/// Size of accept's addrlen section: two u32 in the smallest cap.
+pub const ADDRLEN_CAP: usize = USER_CAPS[0];
+
+/// The layout of a call record, as written to the ring buffer at the syscall's exit. It is
+/// sized to what the call has (a bind of an IPv6 address is 264 bytes, where ABI 3's fixed
+/// record was 432):
+///
+/// 1. [`EventHeader`];
+/// 2. the call's arguments: [`Syscall::arg_count`] u64 words, as the registers held them;
+/// 3. with [`EVENT_HAS_SOCK`]: a [`SockState`];
+/// 4. with [`EVENT_HAS_KERNEL`]: a [`KernelSock`];
+/// 5. the user-memory sections [`Syscall::sections`] names, each a [`UserHeader`] and `cap`
+///    bytes.
+///
+/// Every part is a multiple of 8 bytes long, so each starts aligned.
+pub const fn record_size(kind: Syscall, flags: u16, caps: [usize; 2]) -> usize {
+    let mut size = HEADER_SIZE + 8 * kind.arg_count();
+    if flags & EVENT_HAS_SOCK != 0 {
+        size += size_of::<SockState>();
+    }
+    if flags & EVENT_HAS_KERNEL != 0 {
+        size += size_of::<KernelSock>();
+    }
+    size + match kind.sections() {
+        Sections::None => 0,
+        Sections::Addr | Sections::Data => USER_HEADER_SIZE + caps[0],
+        Sections::AddrAndLen => 2 * USER_HEADER_SIZE + caps[0] + caps[1],
+    }
+}
 
 /// Raw kind of a [`TaskRecord`] for a new task (a process or a thread) of a followed process.
 pub const TASK_FORK: u32 = 0x100;
@@ -516,10 +559,13 @@ pub struct TraceConfig {
     pub every_close: u32,
     /// Non-zero: tell every fork and exit on the host, not only those of followed tasks.
     pub task_events: u32,
+    /// Non-zero: keep socket state in the LRU map (`SOCKETS_LRU`) instead of the plain hash
+    /// (`SOCKETS`); the bench compares the two.
+    pub state_lru: u32,
     pub comm: [u8; COMM_LEN],
     pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 156);
+const _: () = assert!(size_of::<TraceConfig>() == 160);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {
@@ -534,16 +580,22 @@ impl TraceConfig {
         exit_group_dead_offset: u32::MAX,
         every_close: 0,
         task_events: 0,
+        state_lru: 0,
         comm: [0; COMM_LEN],
         offsets: KernelOffsets::UNKNOWN,
     };
 }
 
+pub mod args;
+pub mod syscall_nr;
+
 /// Index of the counters in the `COUNTERS` per-CPU array.
 pub mod counter {
-    /// Events lost because the ring buffer was full.
+    /// Call records lost because the ring buffer was full.
     pub const RING_FULL: u32 = 0;
-    /// Entries lost because the PENDING map evicted them (exit without a matching entry).
+    /// Exits of connect, accept, accept4 or close without the stamp their entry leaves: calls
+    /// under way when tracing began, or stamps the full `ENTERED` map could not take. Their
+    /// records lack the entry time (and close's, the socket).
     pub const NO_ENTRY: u32 = 1;
     /// Sockets whose state could not be stored: the SOCKETS map was full.
     pub const STATE_FULL: u32 = 2;
@@ -554,7 +606,10 @@ pub mod counter {
     pub const STATE_REMOVES: u32 = 4;
     /// Task records lost because the ring buffer was full.
     pub const TASK_RING_FULL: u32 = 5;
-    pub const COUNT: u32 = 6;
+    /// User memory a call pointed to that could not be read (a bad pointer, or a page not
+    /// present): the record says `fault` for it.
+    pub const USER_FAULT: u32 = 6;
+    pub const COUNT: u32 = 7;
 }
 
 #[cfg(feature = "user")]

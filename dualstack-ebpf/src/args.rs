@@ -1,13 +1,12 @@
-//! Typed views of syscall tracepoint records.
+//! Arguments of the per-syscall entry tracepoints (the few entry stamps).
 //!
 //! kernel ABI: events/syscalls/sys_enter_*/format: common header (8 bytes), `int __syscall_nr`
-//! at 8, then each argument as 8 bytes from offset 16. sys_exit_*/format: `long ret` at 16.
+//! at 8, then each argument as 8 bytes from offset 16.
 
 use aya_ebpf::programs::TracePointContext;
 use dualstack_common::ARGS;
 
 const FIRST_ARG: usize = 16;
-const RET: usize = 16;
 
 /// The first `n` arguments of a sys_enter record; the others are left zero.
 pub fn sys_enter_args(ctx: &TracePointContext, n: usize) -> [u64; ARGS] {
@@ -17,10 +16,4 @@ pub fn sys_enter_args(ctx: &TracePointContext, n: usize) -> [u64; ARGS] {
         *arg = unsafe { ctx.read_at::<u64>(FIRST_ARG + 8 * i) }.unwrap_or(0);
     }
     args
-}
-
-/// The return value in a sys_exit record.
-pub fn sys_exit_ret(ctx: &TracePointContext) -> i64 {
-    // SAFETY: every sys_exit record has `long ret` at offset 16.
-    unsafe { ctx.read_at::<i64>(RET) }.unwrap_or(0)
 }

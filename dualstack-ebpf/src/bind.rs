@@ -1,59 +1,49 @@
 //! bind and listen: where a socket gets its address and starts accepting.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use dualstack_common::{Syscall, BOUND_CAP, SOCK_BOUND};
+use dualstack_common::{
+    args::{AddrArgs, ListenArgs},
+    BOUND_CAP, SOCK_BOUND, USER_CAP,
+};
 
 use crate::{
-    args::sys_enter_args,
-    emit::{complete, park},
-    sockets::{key_of, known_state, state_of},
+    kernel_sock::read_kernel_sock,
+    record::Call,
+    state::{key_of, load_for_record, store_changed},
     user_memory::read_user,
 };
 
-#[tracepoint]
-pub fn sys_enter_bind(ctx: TracePointContext) -> u32 {
-    let args = sys_enter_args(&ctx, 3);
-    park(&ctx, Syscall::Bind, args, |call| {
-        read_user(&mut call.addr, args[1], args[2])
-    });
-    0
+/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
+#[inline(never)]
+pub fn exit_bind(call: &mut Call) {
+    let args = AddrArgs::of(&call.args);
+    read_user(&mut call.user, args.addr, args.addrlen, USER_CAP);
+    read_kernel_sock(args.fd as i32 as i64, &mut call.kernel);
+    let Some(key) = key_of(&call.kernel, call.tgid(), args.fd) else {
+        return;
+    };
+    let existed = load_for_record(call, &key);
+    if call.ret != 0 {
+        return;
+    }
+    call.sock
+        .bound
+        .copy_from_slice(&call.user.bytes[..BOUND_CAP]);
+    call.sock.bound_len = call.user.len.min(BOUND_CAP as u32);
+    call.sock.flags |= SOCK_BOUND;
+    store_changed(call, &key, existed);
 }
 
-#[tracepoint]
-pub fn sys_exit_bind(ctx: TracePointContext) -> u32 {
-    complete(&ctx, Syscall::Bind, |exit| {
-        let key = key_of(&exit.call.kernel, exit.tgid, exit.call.args[0]);
-        if exit.ret != 0 {
-            return known_state(key);
-        }
-        let state = state_of(exit, key)?;
-        // SAFETY: pointer from a SOCKETS lookup in this run.
-        let s = unsafe { &mut *state };
-        let len = exit.call.addr.len.min(BOUND_CAP as u32);
-        s.bound.copy_from_slice(&exit.call.addr.bytes[..BOUND_CAP]);
-        s.bound_len = len;
-        s.flags |= SOCK_BOUND;
-        Some(state)
-    });
-    0
-}
-
-#[tracepoint]
-pub fn sys_enter_listen(ctx: TracePointContext) -> u32 {
-    park(&ctx, Syscall::Listen, sys_enter_args(&ctx, 2), |_| {});
-    0
-}
-
-#[tracepoint]
-pub fn sys_exit_listen(ctx: TracePointContext) -> u32 {
-    complete(&ctx, Syscall::Listen, |exit| {
-        let key = key_of(&exit.call.kernel, exit.tgid, exit.call.args[0]);
-        if exit.ret != 0 {
-            return known_state(key);
-        }
+/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
+#[inline(never)]
+pub fn exit_listen(call: &mut Call) {
+    let args = ListenArgs::of(&call.args);
+    read_kernel_sock(args.fd as i32 as i64, &mut call.kernel);
+    let Some(key) = key_of(&call.kernel, call.tgid(), args.fd) else {
+        return;
+    };
+    if !load_for_record(call, &key) && call.ret == 0 {
         // A socket inherited or opened before tracing gets a state here, so that its later
         // calls (the workers' accepts) find what the kernel said of it.
-        state_of(exit, key).map(<*mut _>::cast_const)
-    });
-    0
+        store_changed(call, &key, false);
+    }
 }

@@ -1,102 +1,86 @@
 //! connect, accept and accept4: connections made and taken.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use dualstack_common::{PendingCall, SockState, Syscall, SOCK_SEEN_CREATED};
+use dualstack_common::{
+    args::{AcceptArgs, AddrArgs},
+    SockState, KSOCK_READ, SOCK_SEEN_CREATED, USER_CAP,
+};
 
 use crate::{
-    args::sys_enter_args,
-    emit::{complete, park, Exit},
-    sockets::{key_of, key_of_fd, known_state, store},
+    enter::{no_entry, take_stamp},
+    kernel_sock::read_kernel_sock,
+    maps::ADDRLEN_UNREAD,
+    record::Call,
+    state::{key_of, key_of_fd, load_for_record, store_new},
     user_memory::{read_user, read_user_u32},
 };
 
 const SOCK_STREAM: u32 = 1;
 
-#[tracepoint]
-pub fn sys_enter_connect(ctx: TracePointContext) -> u32 {
-    let args = sys_enter_args(&ctx, 3);
-    park(&ctx, Syscall::Connect, args, |call| {
-        read_user(&mut call.addr, args[1], args[2])
-    });
-    0
-}
-
-#[tracepoint]
-pub fn sys_exit_connect(ctx: TracePointContext) -> u32 {
-    complete(&ctx, Syscall::Connect, |exit| {
-        known_state(key_of(&exit.call.kernel, exit.tgid, exit.call.args[0]))
-    });
-    0
-}
-
-/// At entry: remember *addrlen, which the call overwrites with the peer's length.
-#[inline(always)]
-fn park_addrlen(call: &mut PendingCall) {
-    if let Some(len) = read_user_u32(call.args[2]) {
-        call.data.bytes[..4].copy_from_slice(&len.to_ne_bytes());
-        call.data.len = 4;
-        call.data.status = dualstack_common::ReadStatus::Ok as u32;
+/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
+#[inline(never)]
+pub fn exit_connect(call: &mut Call) {
+    let args = AddrArgs::of(&call.args);
+    match take_stamp(call) {
+        Some(stamp) => call.enter_ts_ns = stamp.ts_ns,
+        None => no_entry(),
+    }
+    read_user(&mut call.user, args.addr, args.addrlen, USER_CAP);
+    read_kernel_sock(args.fd as i32 as i64, &mut call.kernel);
+    if let Some(key) = key_of(&call.kernel, call.tgid(), args.fd) {
+        load_for_record(call, &key);
     }
 }
 
-/// At exit: read the new *addrlen and the peer address, and start tracking the new socket.
-#[inline(always)]
-fn finish_accept(exit: &mut Exit) -> Option<*const SockState> {
-    let [fd, addr, addrlen, ..] = exit.call.args;
-    // The kernel view is the new socket's; the listener is found through its own descriptor.
-    let listener = known_state(key_of_fd(exit.tgid, fd));
-    if exit.ret < 0 {
-        return listener;
+/// Reads the new *addrlen and the peer address, and starts tracking the new socket. The
+/// record's state is the listener's.
+/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
+#[inline(never)]
+pub fn exit_accept(call: &mut Call) {
+    let args = AcceptArgs::of(&call.args);
+    let before = match take_stamp(call) {
+        Some(stamp) => {
+            call.enter_ts_ns = stamp.ts_ns;
+            stamp.addrlen
+        }
+        None => {
+            no_entry();
+            ADDRLEN_UNREAD
+        }
+    };
+    // The listener is found through its own descriptor: the kernel view is the new socket's.
+    let listener = key_of_fd(call.tgid(), args.fd).is_some_and(|k| load_for_record(call, &k));
+    if call.ret < 0 {
+        return;
     }
-    if exit.call.data.len == 4 {
-        if let Some(out) = read_user_u32(addrlen) {
-            exit.call.data.bytes[4..8].copy_from_slice(&out.to_ne_bytes());
-            exit.call.data.len = 8;
-            let b = &exit.call.data.bytes;
-            let before = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-            read_user(&mut exit.call.addr, addr, u64::from(before.min(out)));
+    if before != ADDRLEN_UNREAD {
+        call.addrlen[0] = before;
+        call.addrlen_read = 1;
+        if let Some(after) = read_user_u32(args.addrlen) {
+            call.addrlen[1] = after;
+            call.addrlen_read = 2;
+            read_user(
+                &mut call.user,
+                args.addr,
+                u64::from(before.min(after)),
+                USER_CAP,
+            );
         }
     }
+    read_kernel_sock(call.ret, &mut call.kernel);
+    let Some(key) = key_of(&call.kernel, call.tgid(), call.ret as u64) else {
+        return;
+    };
     let mut state = SockState::EMPTY;
-    state.sock_type = SOCK_STREAM;
-    state.flags = SOCK_SEEN_CREATED;
-    if let Some(l) = listener {
-        // SAFETY: pointer from a SOCKETS lookup in this run.
-        let l = unsafe { &*l };
-        state.family = l.family;
-        state.protocol = l.protocol;
+    if listener && call.sock.flags & SOCK_SEEN_CREATED != 0 {
+        state.family = call.sock.family;
+        state.sock_type = SOCK_STREAM;
+        state.protocol = call.sock.protocol;
+        state.flags = SOCK_SEEN_CREATED;
+    } else if call.kernel.flags & KSOCK_READ != 0 {
+        // The listener was opened before tracing: the new socket's family and type are the
+        // kernel's; its protocol stays unknown, so it is not marked as seen created.
+        state.family = call.kernel.family;
+        state.sock_type = u32::from(call.kernel.sock_type);
     }
-    if let Some(key) = key_of(&exit.call.kernel, exit.tgid, exit.ret as u64) {
-        let _ = store(exit, &key, &state);
-    }
-    listener
-}
-
-#[tracepoint]
-pub fn sys_enter_accept(ctx: TracePointContext) -> u32 {
-    park(&ctx, Syscall::Accept, sys_enter_args(&ctx, 3), park_addrlen);
-    0
-}
-
-#[tracepoint]
-pub fn sys_exit_accept(ctx: TracePointContext) -> u32 {
-    complete(&ctx, Syscall::Accept, finish_accept);
-    0
-}
-
-#[tracepoint]
-pub fn sys_enter_accept4(ctx: TracePointContext) -> u32 {
-    park(
-        &ctx,
-        Syscall::Accept4,
-        sys_enter_args(&ctx, 4),
-        park_addrlen,
-    );
-    0
-}
-
-#[tracepoint]
-pub fn sys_exit_accept4(ctx: TracePointContext) -> u32 {
-    complete(&ctx, Syscall::Accept4, finish_accept);
-    0
+    store_new(call, &key, &state);
 }

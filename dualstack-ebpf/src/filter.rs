@@ -3,20 +3,22 @@
 
 use aya_ebpf::helpers::bpf_get_current_comm;
 use dualstack_common::{
-    PendingCall, ReadStatus, SockState, Syscall, KSOCK_NO_BTF, KSOCK_READ, SOCK_SEEN_CREATED,
+    ReadStatus, Sections, Syscall, KSOCK_NO_BTF, KSOCK_READ, SOCK_SEEN_CREATED,
 };
 
-use crate::maps::{config, TRACED};
+use crate::{
+    maps::{config, TRACED},
+    record::Call,
+};
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
-/// At syscall entry: is this task traced at all?
+/// Is this task traced at all? (The tracer itself never is.)
 #[inline(always)]
 pub fn task_wanted(pid_tgid: u64) -> bool {
     let cfg = config();
     let tgid = (pid_tgid >> 32) as u32;
-    // The syscall mask is applied at exit: filtered calls must still update socket state.
     if tgid == cfg.tracer_tgid {
         return false;
     }
@@ -33,30 +35,29 @@ pub fn task_wanted(pid_tgid: u64) -> bool {
     true
 }
 
-/// At syscall exit: does the completed call pass the result, family and port filters?
+/// Does the completed call pass the syscall, result, family and port filters? They apply after
+/// the state was updated: a filtered-out call still changes what is known of its socket.
 #[inline(always)]
-pub fn call_wanted(call: &PendingCall, ret: i64, sock: Option<&SockState>) -> bool {
+pub fn call_wanted(call: &Call) -> bool {
     let cfg = config();
-    if cfg.syscall_mask.checked_shr(call.kind).unwrap_or(0) & 1 == 0 {
+    if cfg.syscall_mask.checked_shr(call.kind as u32).unwrap_or(0) & 1 == 0 {
         return false;
     }
-    if cfg.failed_only != 0 && ret >= 0 {
+    if cfg.failed_only != 0 && call.ret >= 0 {
         return false;
     }
-    if call.kind == Syscall::Close as u32 && cfg.every_close == 0 && !closes_socket(call, sock) {
+    if call.kind == Syscall::Close && cfg.every_close == 0 && !closes_socket(call) {
         return false;
     }
-    if cfg.family != 0 && u32::from(call_family(call, sock)) != cfg.family {
+    if cfg.family != 0 && u32::from(call_family(call)) != cfg.family {
         return false;
     }
     if cfg.port != 0 {
         let port = cfg.port as u16;
-        let addr_port = (call.addr.status == ReadStatus::Ok as u32 && call.addr.len >= 4)
-            .then(|| inet_port(&call.addr.bytes))
+        let addr_port = address(call).and_then(inet_port);
+        let bound_port = (call.has_sock && call.sock.bound_len >= 4)
+            .then(|| inet_port(&call.sock.bound))
             .flatten();
-        let bound_port = sock
-            .filter(|s| s.bound_len >= 4)
-            .and_then(|s| inet_port(&s.bound));
         let local_port = (call.kernel.flags & KSOCK_READ != 0
             && (call.kernel.family == AF_INET || call.kernel.family == AF_INET6))
             .then_some(call.kernel.port);
@@ -65,32 +66,42 @@ pub fn call_wanted(call: &PendingCall, ret: i64, sock: Option<&SockState>) -> bo
     true
 }
 
+/// The sockaddr the call carried, when it was read (at least its family and port).
+fn address(call: &Call) -> Option<&[u8]> {
+    let has_addr = matches!(call.kind.sections(), Sections::Addr | Sections::AddrAndLen);
+    (has_addr && call.user.status == ReadStatus::Ok as u16 && call.user.len >= 4)
+        .then_some(&call.user.bytes[..4])
+}
+
 /// Whether a close is of a socket: the kernel said so at entry, or, without BTF, the
 /// descriptor has socket state.
-fn closes_socket(call: &PendingCall, sock: Option<&SockState>) -> bool {
-    call.kernel.flags & KSOCK_READ != 0 || (call.kernel.flags & KSOCK_NO_BTF != 0 && sock.is_some())
+fn closes_socket(call: &Call) -> bool {
+    call.kernel.flags & KSOCK_READ != 0 || (call.kernel.flags & KSOCK_NO_BTF != 0 && call.has_sock)
 }
 
 /// The address family a call concerns, or 0 when unknown: the kernel's socket first (it is
 /// right for inherited, passed and pre-existing sockets), then what the tracer saw.
-fn call_family(call: &PendingCall, sock: Option<&SockState>) -> u16 {
+fn call_family(call: &Call) -> u16 {
     if call.kernel.flags & KSOCK_READ != 0 {
         return call.kernel.family;
     }
-    if let Some(s) = sock.filter(|s| s.flags & SOCK_SEEN_CREATED != 0) {
-        return s.family;
+    if call.has_sock && call.sock.flags & SOCK_SEEN_CREATED != 0 {
+        return call.sock.family;
     }
-    if call.kind == Syscall::Socket as u32 || call.kind == Syscall::Socketpair as u32 {
+    if call.kind == Syscall::Socket || call.kind == Syscall::Socketpair {
         return call.args[0] as u16;
     }
-    if call.addr.status == ReadStatus::Ok as u32 && call.addr.len >= 2 {
-        return u16::from_ne_bytes([call.addr.bytes[0], call.addr.bytes[1]]);
+    match address(call) {
+        Some(b) => u16::from_ne_bytes([b[0], b[1]]),
+        None => 0,
     }
-    0
 }
 
 /// The port of an AF_INET or AF_INET6 sockaddr (network order in bytes 2..4).
 fn inet_port(sockaddr: &[u8]) -> Option<u16> {
+    if sockaddr.len() < 4 {
+        return None;
+    }
     let family = u16::from_ne_bytes([sockaddr[0], sockaddr[1]]);
     (family == AF_INET || family == AF_INET6)
         .then(|| u16::from_be_bytes([sockaddr[2], sockaddr[3]]))

@@ -1,21 +1,25 @@
 //! dualstack's kernel programs.
 //!
-//! Each traced syscall has a `sys_enter_*` program that parks the arguments (and the user memory
-//! they point to) in `PENDING`, and a `sys_exit_*` program that adds the return value, updates
-//! the per-socket state in `SOCKETS` and writes one `SyscallEvent` to `EVENTS`.
+//! One exit dispatcher (`dispatch`) sees every syscall's exit, keeps the traced ones by number,
+//! reads their arguments from the saved registers, updates the per-socket state (`SOCKETS`)
+//! and writes one compact record per call to `EVENTS`. Entry programs exist only where the exit
+//! cannot do without them (`enter`): the start time of calls that block, and close.
 #![no_std]
 #![no_main]
 
 mod args;
 mod bind;
 mod conn;
-mod emit;
+mod dispatch;
+mod enter;
 mod filter;
 mod kernel_sock;
 mod maps;
 mod process;
-mod sockets;
+mod record;
+mod socket;
 mod sockopt;
+mod state;
 mod user_memory;
 
 #[cfg(not(test))]

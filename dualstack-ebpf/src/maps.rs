@@ -4,7 +4,7 @@ use aya_ebpf::{
     macros::map,
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
-use dualstack_common::{counter, PendingCall, SockKey, SockState, TraceConfig, SOCKETS_DEFAULT};
+use dualstack_common::{counter, KernelSock, SockKey, SockState, TraceConfig, SOCKETS_DEFAULT};
 
 /// Written by the loader before the programs load (a `const volatile` in libbpf terms).
 #[no_mangle]
@@ -17,26 +17,51 @@ pub fn config() -> &'static TraceConfig {
     unsafe { &*core::ptr::read_volatile(&&raw const CONFIG) }
 }
 
-/// Completed calls, one `SyscallEvent` each, and follow mode's `TaskRecord`s. The loader may
-/// resize it.
+/// Call records, sized to each call, and follow mode's `TaskRecord`s. The loader may resize it.
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(16 << 20, 0);
 
-/// Calls between enter and exit, keyed by pid_tgid. A plain hash (cheaper than LRU on the hot
-/// path): every entry is removed at the call's exit or at the thread's exit.
-#[map]
-pub static PENDING: HashMap<u64, PendingCall> = HashMap::with_max_entries(16384, 0);
+/// What the entry of a call leaves for its exit, for the few calls that need it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct EnterStamp {
+    /// CLOCK_MONOTONIC nanoseconds at entry.
+    pub ts_ns: u64,
+    /// A raw `Syscall`: a stamp of another call (whose exit was not seen) is stale.
+    pub kind: u32,
+    /// accept, accept4: `*addrlen` before the call (the call overwrites it); `ADDRLEN_UNREAD`
+    /// when it could not be read.
+    pub addrlen: u32,
+    /// close: non-zero when the descriptor held the last reference to its socket.
+    pub last_ref: u32,
+    pub _pad: u32,
+    /// close: the kernel's view of the socket, read while the descriptor still existed.
+    pub kernel: KernelSock,
+}
 
-/// Per-CPU room to build a `PendingCall`: too large for the 512-byte eBPF stack.
-#[map]
-pub static SCRATCH: PerCpuArray<PendingCall> = PerCpuArray::with_max_entries(1, 0);
+pub const ADDRLEN_UNREAD: u32 = u32::MAX;
 
-/// What is known of each socket, keyed by the kernel socket (see `SockKey`). A plain hash, not
-/// an LRU: a live socket's state is never evicted. A full map refuses new sockets, which is
-/// counted (`STATE_FULL`) and marked on their events; user space sweeps out the state of
-/// sockets that died without a close. The loader sets the size (`--max-sockets`).
+/// Entry stamps of calls under way, keyed by pid_tgid: only connect, accept, accept4 (they
+/// block, and `-t` prints their entry time) and close of a socket (the descriptor is gone at
+/// exit). The other traced calls need nothing from their entry. A plain hash: each entry is
+/// removed at the call's exit or the thread's exit.
+#[map]
+pub static ENTERED: HashMap<u64, EnterStamp> = HashMap::with_max_entries(16384, 0);
+
+/// What is known of each socket, keyed by the kernel socket (see `SockKey`). A plain hash: a
+/// live socket's state is never evicted. A full map refuses new sockets, which is counted
+/// (`STATE_FULL`) and marked on their events; the programs remove a state at the close of the
+/// socket's last descriptor, and user space sweeps out the state of sockets that died without
+/// a close (process exit, exec). The loader sets the size (`--max-sockets`).
 #[map]
 pub static SOCKETS: HashMap<SockKey, SockState> = HashMap::with_max_entries(SOCKETS_DEFAULT, 0);
+
+/// The same, as an LRU map, used instead when `CONFIG.state_lru` is set: it never refuses a
+/// socket, but may evict a live one's state. The bench measures both; the loader shrinks the
+/// one not in use to a single entry.
+#[map]
+pub static SOCKETS_LRU: LruHashMap<SockKey, SockState> =
+    LruHashMap::with_max_entries(SOCKETS_DEFAULT, 0);
 
 /// Task ids to trace in follow mode (processes, and the threads they start), added at fork and
 /// removed at exit.

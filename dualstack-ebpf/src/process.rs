@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use dualstack_common::{counter, TaskRecord, ABI_VERSION, TASK_EXIT, TASK_FORK, TASK_GROUP_DEAD};
 
-use crate::maps::{config, count, EVENTS, PENDING, TRACED};
+use crate::maps::{config, count, ENTERED, EVENTS, TRACED};
 
 /// sched_process_fork: a child (process or thread) of a traced process is traced too. It runs
 /// in the parent before the child is first scheduled, so the record precedes the child's calls.
@@ -35,11 +35,11 @@ pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// sched_process_exit: forget a dead thread's parked call, its id, and a dead process's tgid.
+/// sched_process_exit: forget a dead thread's entry stamp, its id, and a dead process's tgid.
 #[tracepoint]
 pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
-    let _ = PENDING.remove(&pid_tgid);
+    let _ = ENTERED.remove(&pid_tgid);
     let cfg = config();
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;

@@ -1,12 +1,11 @@
 //! setsockopt: the options that decide what a socket accepts.
 
-use aya_ebpf::{macros::tracepoint, programs::TracePointContext};
-use dualstack_common::{ReadStatus, SockState, Syscall, V6OnlySource, IFNAME_LEN};
+use dualstack_common::{args::SetsockoptArgs, ReadStatus, SockState, V6OnlySource, IFNAME_LEN};
 
 use crate::{
-    args::sys_enter_args,
-    emit::{complete, park},
-    sockets::{key_of, state_of},
+    kernel_sock::read_kernel_sock,
+    record::{Call, STACK_USER},
+    state::{key_of, load_for_record, store_changed},
     user_memory::read_user,
 };
 
@@ -23,38 +22,45 @@ const IPV6_V6ONLY: u64 = 26;
 const IPV6_TRANSPARENT: u64 = 75;
 const IPV6_FREEBIND: u64 = 78;
 
-#[tracepoint]
-pub fn sys_enter_setsockopt(ctx: TracePointContext) -> u32 {
-    let args = sys_enter_args(&ctx, 5);
-    park(&ctx, Syscall::Setsockopt, args, |call| {
-        read_user(&mut call.data, args[3], args[4])
-    });
-    0
-}
+/// Bytes of optval read at most: every option the tracer or strace decodes fits.
+const OPTVAL_MAX: usize = 64;
 
-#[tracepoint]
-pub fn sys_exit_setsockopt(ctx: TracePointContext) -> u32 {
-    complete(&ctx, Syscall::Setsockopt, |exit| {
-        let [fd, level, optname, optval, ..] = exit.call.args;
-        let key = key_of(&exit.call.kernel, exit.tgid, fd);
-        let state = state_of(exit, key)?;
-        // SAFETY: pointer from a SOCKETS lookup in this run.
-        let s = unsafe { &mut *state };
-        if exit.ret == 0 && exit.call.data.status == ReadStatus::Ok as u32 {
-            record_option(s, level, optname, &exit.call.data.bytes, exit.call.data.len);
-        } else if exit.ret == 0 && optval == 0 && (level, optname) == (SOL_IPV6, IPV6_V6ONLY) {
-            // kernel ABI: net/ipv6/ipv6_sockglue.c do_ipv6_setsockopt takes a NULL optval as 0.
-            s.v6only = 0;
-            s.v6only_source = V6OnlySource::Setsockopt as u8;
-        }
-        Some(state.cast_const())
-    });
-    0
+/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
+#[inline(never)]
+pub fn exit_setsockopt(call: &mut Call) {
+    let args = SetsockoptArgs::of(&call.args);
+    read_user(&mut call.user, args.optval, args.optlen, OPTVAL_MAX);
+    read_kernel_sock(args.fd as i32 as i64, &mut call.kernel);
+    let Some(key) = key_of(&call.kernel, call.tgid(), args.fd) else {
+        return;
+    };
+    let existed = load_for_record(call, &key);
+    if call.ret != 0 {
+        // A failed call changes nothing, and gives no state to a descriptor that may not
+        // even be a socket.
+        return;
+    }
+    let (level, optname) = (args.level, args.optname);
+    if call.user.status == ReadStatus::Ok as u16 {
+        let (value, len) = (&call.user.bytes, call.user.len);
+        record_option(&mut call.sock, level, optname, value, len);
+    } else if args.optval == 0 && (level, optname) == (SOL_IPV6, IPV6_V6ONLY) {
+        // kernel ABI: net/ipv6/ipv6_sockglue.c do_ipv6_setsockopt takes a NULL optval as 0.
+        call.sock.v6only = 0;
+        call.sock.v6only_source = V6OnlySource::Setsockopt as u8;
+    }
+    store_changed(call, &key, existed);
 }
 
 /// Notes a successfully set option in the socket's state.
 #[inline(always)]
-fn record_option(state: &mut SockState, level: u64, optname: u64, value: &[u8; 64], len: u32) {
+fn record_option(
+    state: &mut SockState,
+    level: u64,
+    optname: u64,
+    value: &[u8; STACK_USER],
+    len: u32,
+) {
     if level == SOL_SOCKET && optname == SO_BINDTODEVICE {
         state.bind_device = [0; IFNAME_LEN];
         for i in 0..IFNAME_LEN {

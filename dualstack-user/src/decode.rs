@@ -9,10 +9,14 @@ use std::{
 };
 
 use dualstack_common::{
-    EventHeader, KernelSock, ReadStatus, SockState, Syscall, SyscallEvent, TaskRecord, UserBytes,
-    V6OnlySource, ABI_VERSION, EVENT_HAS_SOCK, EVENT_SIZE, EVENT_SOCK_BY_FD, EVENT_STATE_FULL,
-    KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET, SOCK_BOUND, SOCK_SEEN_CREATED, TASK_EXIT, TASK_FORK,
-    TASK_GROUP_DEAD, TASK_RECORD_SIZE,
+    args::{
+        AcceptArgs, AddrArgs, Args, CloseArgs, ListenArgs, SetsockoptArgs, SocketArgs,
+        SocketpairArgs,
+    },
+    EventHeader, KernelSock, ReadStatus, Sections as RecordSections, SockState, Syscall,
+    TaskRecord, UserHeader, V6OnlySource, ABI_VERSION, ARGS, EVENT_HAS_KERNEL, EVENT_HAS_SOCK,
+    EVENT_NO_BTF, EVENT_SOCK_BY_FD, EVENT_STATE_FULL, KSOCK_NO_BTF, KSOCK_READ, OPT_UNSET,
+    SOCK_BOUND, SOCK_SEEN_CREATED, TASK_EXIT, TASK_FORK, TASK_GROUP_DEAD, TASK_RECORD_SIZE,
 };
 
 use crate::{
@@ -79,17 +83,10 @@ pub fn task_change(bytes: &[u8]) -> Option<TaskChange> {
     })
 }
 
-/// Decodes one ring-buffer record.
+/// Decodes one call record (layout: [`dualstack_common::record_size`]).
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
-    if bytes.len() < EVENT_SIZE {
-        return Err(DecodeError::Length {
-            got: bytes.len(),
-            want: EVENT_SIZE,
-        });
-    }
-    // SAFETY: the length was checked; SyscallEvent is plain data valid for any bit pattern, and
-    // read_unaligned copies it out without assuming alignment.
-    let raw: SyscallEvent = unsafe { ptr::read_unaligned(bytes.as_ptr().cast()) };
+    let mut record = Sections::new(bytes);
+    let header: EventHeader = record.take()?;
     let EventHeader {
         kind,
         version,
@@ -99,22 +96,44 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         enter_ts_ns,
         ret,
         comm,
-    } = raw.header;
+    } = header;
     if version != ABI_VERSION {
         return Err(DecodeError::Version(version));
     }
     let syscall = Syscall::try_from(kind).map_err(|e| DecodeError::Kind(e.0))?;
-    let call = decode_call(syscall, &raw)?;
-    let socket = (flags & EVENT_HAS_SOCK != 0).then(|| socket_info(&raw.sock));
+    let mut args: Args = [0; ARGS];
+    for arg in args.iter_mut().take(syscall.arg_count()) {
+        *arg = record.take()?;
+    }
+    let sock: Option<SockState> = if flags & EVENT_HAS_SOCK != 0 {
+        Some(record.take()?)
+    } else {
+        None
+    };
+    let kernel = if flags & EVENT_HAS_KERNEL != 0 {
+        kernel_view(&record.take()?)
+    } else if flags & EVENT_NO_BTF != 0 {
+        KernelView::NoBtf
+    } else {
+        KernelView::NotRead
+    };
+    let (addr, data) = match syscall.sections() {
+        RecordSections::None => (None, None),
+        RecordSections::Addr => (Some(record.user()?), None),
+        RecordSections::AddrAndLen => (Some(record.user()?), Some(record.user()?)),
+        RecordSections::Data => (None, Some(record.user()?)),
+    };
+    let call = decode_call(syscall, &args, addr.as_ref(), data.as_ref());
     Ok(Event {
         pid: (pid_tgid >> 32) as u32,
         tid: pid_tgid as u32,
         comm: c_string(&comm),
         monotonic: Duration::from_nanos(ts_ns),
-        entered: Duration::from_nanos(enter_ts_ns),
+        // Calls that return at once carry no entry stamp: their exit time stands for it.
+        entered: Duration::from_nanos(if enter_ts_ns == 0 { ts_ns } else { enter_ts_ns }),
         call,
         ret: Return::from_raw(ret),
-        socket,
+        socket: sock.as_ref().map(socket_info),
         tracking: if flags & EVENT_STATE_FULL != 0 {
             Tracking::MapFull
         } else if flags & EVENT_SOCK_BY_FD != 0 {
@@ -122,8 +141,56 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
         } else {
             Tracking::Socket
         },
-        kernel: kernel_view(&raw.kernel),
+        kernel,
     })
+}
+
+/// A user-memory section: what was read of the buffer a call pointed to.
+struct UserSection<'a> {
+    status: ReadStatus,
+    bytes: &'a [u8],
+}
+
+/// Reads a record's parts in order, checking that each is there.
+struct Sections<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Sections<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Sections { bytes, at: 0 }
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let want = self.at.saturating_add(n);
+        let part = self.bytes.get(self.at..want).ok_or(DecodeError::Length {
+            got: self.bytes.len(),
+            want,
+        })?;
+        self.at = want;
+        Ok(part)
+    }
+
+    /// The next `T`: plain data, valid for any bit pattern (the ABI types and integers).
+    fn take<T: Copy>(&mut self) -> Result<T, DecodeError> {
+        let part = self.bytes(size_of::<T>())?;
+        // SAFETY: `part` holds size_of::<T>() bytes; T is plain #[repr(C)] data or an integer,
+        // valid for any bit pattern; read_unaligned makes no alignment assumption.
+        Ok(unsafe { ptr::read_unaligned(part.as_ptr().cast()) })
+    }
+
+    fn user(&mut self) -> Result<UserSection<'a>, DecodeError> {
+        let header: UserHeader = self.take()?;
+        let status =
+            ReadStatus::try_from(u32::from(header.status)).map_err(DecodeError::ReadStatus)?;
+        let bytes = self.bytes(usize::from(header.cap))?;
+        let len = (header.len as usize).min(bytes.len());
+        Ok(UserSection {
+            status,
+            bytes: &bytes[..len],
+        })
+    }
 }
 
 fn kernel_view(k: &KernelSock) -> KernelView {
@@ -156,79 +223,104 @@ fn kernel_view(k: &KernelSock) -> KernelView {
     })
 }
 
-const _: () = assert!(size_of::<SyscallEvent>() == EVENT_SIZE);
-
-fn decode_call(syscall: Syscall, raw: &SyscallEvent) -> Result<Call, DecodeError> {
-    let a = raw.args;
+fn decode_call(
+    syscall: Syscall,
+    a: &Args,
+    addr: Option<&UserSection>,
+    data: Option<&UserSection>,
+) -> Call {
     // Arguments are C ints and sizes: the kernel uses their low 32 bits.
-    let int = |i: usize| a[i] as i32;
-    let addr = || user_buf(a[1], &raw.addr);
-    Ok(match syscall {
-        Syscall::Socket => Call::Socket {
-            family: a[0],
-            sock_type: a[1] as u32,
-            protocol: a[2],
+    let int = |v: u64| v as i32;
+    match syscall {
+        Syscall::Socket => {
+            let a = SocketArgs::of(a);
+            Call::Socket {
+                family: a.family,
+                sock_type: a.sock_type as u32,
+                protocol: a.protocol,
+            }
+        }
+        Syscall::Socketpair => {
+            let a = SocketpairArgs::of(a);
+            Call::Socketpair {
+                family: a.family as u32,
+                sock_type: a.sock_type as u32,
+                protocol: a.protocol as u32,
+                sv: user_buf(a.sv, data),
+            }
+        }
+        Syscall::Setsockopt => {
+            let a = SetsockoptArgs::of(a);
+            Call::Setsockopt {
+                fd: int(a.fd),
+                level: int(a.level),
+                optname: int(a.optname),
+                optval: user_buf(a.optval, data),
+                optlen: int(a.optlen),
+            }
+        }
+        Syscall::Bind => {
+            let a = AddrArgs::of(a);
+            Call::Bind {
+                fd: int(a.fd),
+                addr: user_buf(a.addr, addr),
+                addrlen: int(a.addrlen),
+            }
+        }
+        Syscall::Listen => {
+            let a = ListenArgs::of(a);
+            Call::Listen {
+                fd: int(a.fd),
+                backlog: int(a.backlog),
+            }
+        }
+        Syscall::Connect => {
+            let a = AddrArgs::of(a);
+            Call::Connect {
+                fd: int(a.fd),
+                addr: user_buf(a.addr, addr),
+                addrlen: int(a.addrlen),
+            }
+        }
+        Syscall::Accept | Syscall::Accept4 => {
+            let a = AcceptArgs::of(a);
+            Call::Accept {
+                fd: int(a.fd),
+                addr: user_buf(a.addr, addr),
+                addrlen: addr_len(a.addrlen, data),
+                flags: (syscall == Syscall::Accept4).then(|| int(a.flags)),
+            }
+        }
+        Syscall::Close => Call::Close {
+            fd: int(CloseArgs::of(a).fd),
         },
-        Syscall::Socketpair => Call::Socketpair {
-            family: a[0] as u32,
-            sock_type: a[1] as u32,
-            protocol: a[2] as u32,
-            sv: user_buf(a[3], &raw.data)?,
-        },
-        Syscall::Setsockopt => Call::Setsockopt {
-            fd: int(0),
-            level: int(1),
-            optname: int(2),
-            optval: user_buf(a[3], &raw.data)?,
-            optlen: int(4),
-        },
-        Syscall::Bind => Call::Bind {
-            fd: int(0),
-            addr: addr()?,
-            addrlen: int(2),
-        },
-        Syscall::Listen => Call::Listen {
-            fd: int(0),
-            backlog: int(1),
-        },
-        Syscall::Connect => Call::Connect {
-            fd: int(0),
-            addr: addr()?,
-            addrlen: int(2),
-        },
-        Syscall::Accept | Syscall::Accept4 => Call::Accept {
-            fd: int(0),
-            addr: addr()?,
-            addrlen: addr_len(a[2], &raw.data)?,
-            flags: (syscall == Syscall::Accept4).then(|| int(3)),
-        },
-        Syscall::Close => Call::Close { fd: int(0) },
-    })
+    }
 }
 
-fn user_buf<const N: usize>(ptr: u64, bytes: &UserBytes<N>) -> Result<UserBuf, DecodeError> {
-    let status = ReadStatus::try_from(bytes.status).map_err(DecodeError::ReadStatus)?;
-    let read = match status {
-        ReadStatus::NotRead => UserRead::NotRead,
-        ReadStatus::Fault => UserRead::Fault,
-        ReadStatus::Ok => UserRead::Bytes(bytes.bytes[..(bytes.len as usize).min(N)].to_vec()),
+fn user_buf(ptr: u64, section: Option<&UserSection>) -> UserBuf {
+    let read = match section.map(|s| (s.status, s.bytes)) {
+        None | Some((ReadStatus::NotRead, _)) => UserRead::NotRead,
+        Some((ReadStatus::Fault, _)) => UserRead::Fault,
+        Some((ReadStatus::Ok, bytes)) => UserRead::Bytes(bytes.to_vec()),
     };
-    Ok(UserBuf { ptr, read })
+    UserBuf { ptr, read }
 }
 
-/// accept's addrlen: two u32 in `data`, before and after the call.
-fn addr_len<const N: usize>(ptr: u64, data: &UserBytes<N>) -> Result<AddrLen, DecodeError> {
-    let buf = user_buf(ptr, data)?;
+/// accept's addrlen: two u32, before and after the call.
+fn addr_len(ptr: u64, section: Option<&UserSection>) -> AddrLen {
+    let bytes = section
+        .filter(|s| s.status == ReadStatus::Ok)
+        .map_or(&[][..], |s| s.bytes);
     let word = |i: usize| {
-        buf.bytes()
-            .and_then(|b| b.get(4 * i..4 * i + 4))
+        bytes
+            .get(4 * i..4 * i + 4)
             .map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
     };
-    Ok(AddrLen {
+    AddrLen {
         ptr,
         before: word(0),
         after: word(1),
-    })
+    }
 }
 
 fn option(raw: u8) -> Option<bool> {
@@ -261,13 +353,8 @@ fn c_string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-/// Bytes of a raw event, for tests and fuzzing: the exact layout the kernel writes.
-pub fn encode(raw: &SyscallEvent) -> Vec<u8> {
-    // SAFETY: SyscallEvent is #[repr(C)] plain data with explicit padding (no uninit bytes).
-    let bytes = unsafe { std::slice::from_raw_parts(ptr::from_ref(raw).cast::<u8>(), EVENT_SIZE) };
-    bytes.to_vec()
-}
+pub mod raw;
+pub use raw::encode;
 
 #[cfg(test)]
-#[path = "decode_tests.rs"]
 mod tests;

@@ -2,7 +2,7 @@
 //! with mutated bytes; what decodes goes through every writer too.
 
 use dualstack_common::{
-    TaskRecord, ABI_VERSION, EVENT_SIZE, TASK_EXIT, TASK_FORK, TASK_RECORD_SIZE,
+    TaskRecord, ABI_VERSION, MAX_RECORD_SIZE, TASK_EXIT, TASK_FORK, TASK_RECORD_SIZE,
 };
 use proptest::{collection::vec, prelude::*, sample::select};
 
@@ -15,7 +15,7 @@ fn record_bytes() -> impl Strategy<Value = Vec<u8>> {
     let kind = prop_oneof![0u32..12, select(vec![TASK_FORK, TASK_EXIT]), any::<u32>()];
     let version = prop_oneof![Just(ABI_VERSION), any::<u16>()];
     (
-        vec(any::<u8>(), 0..EVENT_SIZE + 64),
+        vec(any::<u8>(), 0..MAX_RECORD_SIZE + 64),
         any::<bool>(),
         kind,
         version,
@@ -80,13 +80,16 @@ proptest! {
     #[test]
     fn mutated_records(
         raw in strategy::raw_event(),
-        edits in edits(EVENT_SIZE),
-        cut in proptest::option::of(0..EVENT_SIZE),
+        edits in edits(MAX_RECORD_SIZE),
+        cut in proptest::option::of(0..MAX_RECORD_SIZE),
         cx in format::context(),
     ) {
         let mut bytes = encode(&raw);
+        // Records are as long as their kind and sections: edits past the end fall away.
         for (at, byte) in edits {
-            bytes[at] = byte;
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
         }
         if let Some(len) = cut {
             bytes.truncate(len);

@@ -4,12 +4,12 @@
 use std::{collections::BTreeSet, net::SocketAddr};
 
 use dualstack_common::{
-    DataBytes, EventHeader, KernelSock, SockState, Syscall, SyscallEvent, UserBytes, ABI_VERSION,
-    ADDR_CAP, BOUND_CAP, DATA_CAP, OPT_UNSET,
+    EventHeader, KernelSock, SockState, Syscall, ABI_VERSION, BOUND_CAP, OPT_UNSET,
 };
 use proptest::{collection::vec, prelude::*, sample::select};
 
 use crate::{
+    decode::raw::{DataBytes, RawEvent, UserBytes, ADDR_CAP, DATA_CAP},
     filter::Filter,
     pipeline::Holder,
     snapshot::{
@@ -200,7 +200,7 @@ fn kernel_sock() -> impl Strategy<Value = KernelSock> {
 
 /// A record the kernel could write: a known kind and this ABI version, read statuses in range,
 /// every other field anything (lengths included: the decoder clamps them).
-pub fn raw_event() -> impl Strategy<Value = SyscallEvent> {
+pub fn raw_event() -> impl Strategy<Value = RawEvent> {
     (
         header(),
         [arg(), arg(), arg(), arg(), arg(), arg()],
@@ -209,11 +209,10 @@ pub fn raw_event() -> impl Strategy<Value = SyscallEvent> {
         user_bytes::<ADDR_CAP>(sockaddr_bytes(ADDR_CAP)),
         data_bytes(),
     )
-        .prop_map(|(header, args, sock, kernel, addr, data)| SyscallEvent {
+        .prop_map(|(header, args, sock, kernel, addr, data)| RawEvent {
             header,
             args,
             sock,
-            _pad: 0,
             kernel,
             addr,
             data,

@@ -41,6 +41,13 @@ pub enum Error {
     },
     #[error("eBPF map {0} is missing from the object")]
     MissingMap(&'static str),
+    #[error(
+        "the kernel's BTF (/sys/kernel/btf/vmlinux) cannot be read for the tp_btf exit hook: \
+         {0}; use `--exit-hook raw-tp`"
+    )]
+    KernelBtf(String),
+    #[error("dualstack reads syscall arguments from x86_64 registers and does not run on {0} yet")]
+    Architecture(&'static str),
     #[error(transparent)]
     Io(#[from] io::Error),
 }

@@ -7,12 +7,10 @@ use std::{
 
 use aya::{
     maps::{HashMap, MapData, PerCpuArray, RingBuf},
-    programs::TracePoint,
-    Ebpf, EbpfLoader,
+    programs::{BtfTracePoint, RawTracePoint, TracePoint},
+    Btf, Ebpf, EbpfLoader,
 };
-use dualstack_common::{
-    counter, KernelOffsets, SockKey, SockState, Syscall, TraceConfig, SOCKETS_DEFAULT,
-};
+use dualstack_common::{counter, KernelOffsets, SockKey, SockState, TraceConfig, SOCKETS_DEFAULT};
 use log::{debug, warn};
 use tokio::io::{unix::AsyncFd, Interest};
 
@@ -27,19 +25,27 @@ static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/du
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 pub const KERNEL_BTF: &str = btf::VMLINUX_BTF;
 
-/// (program, tracepoint category, tracepoint name)
-fn tracepoints() -> Vec<(String, &'static str, String)> {
-    let mut list = Vec::new();
-    for s in Syscall::ALL {
-        for phase in ["enter", "exit"] {
-            let name = format!("sys_{phase}_{}", s.name());
-            list.push((name.clone(), "syscalls", name));
-        }
-    }
-    for name in ["sched_process_fork", "sched_process_exit"] {
-        list.push((name.to_owned(), "sched", name.to_owned()));
-    }
-    list
+/// (program, tracepoint category, tracepoint name) of the entry stamps and the task records.
+/// The calls themselves go through one exit program, see [`ExitHook`].
+const TRACEPOINTS: [(&str, &str, &str); 6] = [
+    ("sys_enter_connect", "syscalls", "sys_enter_connect"),
+    ("sys_enter_accept", "syscalls", "sys_enter_accept"),
+    ("sys_enter_accept4", "syscalls", "sys_enter_accept4"),
+    ("sys_enter_close", "syscalls", "sys_enter_close"),
+    ("sched_process_fork", "sched", "sched_process_fork"),
+    ("sched_process_exit", "sched", "sched_process_exit"),
+];
+
+/// How the exit dispatcher is attached to the `sys_exit` tracepoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExitHook {
+    /// `tp_btf` when the kernel has BTF (/sys/kernel/btf/vmlinux), else the raw tracepoint.
+    #[default]
+    Auto,
+    /// A BTF-enabled raw tracepoint: registers are loaded directly.
+    TpBtf,
+    /// A raw tracepoint: registers are copied through a helper. Works without kernel BTF.
+    RawTp,
 }
 
 /// Settings for [`Probes::load`].
@@ -53,6 +59,7 @@ pub struct LoadOptions {
     pub btf: Option<PathBuf>,
     /// Sockets whose state the kernel keeps at once (the SOCKETS map's size).
     pub max_sockets: u32,
+    pub exit_hook: ExitHook,
 }
 
 impl Default for LoadOptions {
@@ -62,6 +69,7 @@ impl Default for LoadOptions {
             ring_bytes: 16 << 20,
             btf: Some(PathBuf::from(KERNEL_BTF)),
             max_sockets: SOCKETS_DEFAULT,
+            exit_hook: ExitHook::Auto,
         }
     }
 }
@@ -86,12 +94,17 @@ fn kernel_offsets(btf: Option<&Path>) -> KernelOffsets {
 /// The loaded, attached programs.
 pub struct Probes {
     ebpf: Ebpf,
+    exit_hook: ExitHook,
     log: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
 impl Probes {
     /// Checks privileges and tracefs, loads the programs with `options` and attaches them all.
     pub fn load(options: &LoadOptions) -> Result<Probes> {
+        if !cfg!(target_arch = "x86_64") {
+            // dualstack_common::syscall_nr says what another architecture needs.
+            return Err(Error::Architecture(std::env::consts::ARCH));
+        }
         check_privileges()?;
         ensure_tracefs()?;
         raise_memlock();
@@ -99,15 +112,24 @@ impl Probes {
         config.tracer_tgid = std::process::id();
         config.offsets = kernel_offsets(options.btf.as_deref());
         read_tracepoint_offsets(&mut config)?;
+        // The state map not in use keeps one entry.
+        let (hash, lru) = if config.state_lru == 0 {
+            (options.max_sockets, 1)
+        } else {
+            (1, options.max_sockets)
+        };
         let mut ebpf = EbpfLoader::new()
             .override_global("CONFIG", &config, true)
             .map_max_entries("EVENTS", options.ring_bytes)
-            .map_max_entries("SOCKETS", options.max_sockets)
+            .map_max_entries("SOCKETS", hash)
+            .map_max_entries("SOCKETS_LRU", lru)
             .load(PROBES)
             .map_err(permission_or(Error::Load))?;
-        for (program, category, name) in tracepoints() {
-            attach(&mut ebpf, &program, category, &name)?;
+        for (program, category, name) in TRACEPOINTS {
+            attach(&mut ebpf, program, category, name)?;
         }
+        let exit_hook = attach_exit(&mut ebpf, options.exit_hook)?;
+        debug!("exit dispatcher attached as {exit_hook:?}");
         let log = match aya_log::EbpfLogger::init(&mut ebpf) {
             Ok(log) => Some(log),
             Err(err) => {
@@ -115,7 +137,16 @@ impl Probes {
                 None
             }
         };
-        Ok(Probes { ebpf, log })
+        Ok(Probes {
+            ebpf,
+            exit_hook,
+            log,
+        })
+    }
+
+    /// How the exit dispatcher was attached: [`ExitHook::TpBtf`] or [`ExitHook::RawTp`].
+    pub fn exit_hook(&self) -> ExitHook {
+        self.exit_hook
     }
 
     /// Forwards the kernel programs' rare diagnostics (aya-log) to this process's logger, from a
@@ -230,6 +261,8 @@ impl Probes {
             state_inserts: self.counter(counter::STATE_INSERTS)?,
             state_removes: self.counter(counter::STATE_REMOVES)?,
             task_ring_full: self.counter(counter::TASK_RING_FULL)?,
+            no_entry: self.counter(counter::NO_ENTRY)?,
+            user_fault: self.counter(counter::USER_FAULT)?,
         })
     }
 
@@ -321,6 +354,10 @@ pub struct KernelCounters {
     pub state_inserts: u64,
     pub state_removes: u64,
     pub task_ring_full: u64,
+    /// Exits of connect, accept, accept4 or close whose entry left no stamp.
+    pub no_entry: u64,
+    /// User memory a traced call pointed to that could not be read.
+    pub user_fault: u64,
 }
 
 fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<()> {
@@ -344,6 +381,42 @@ fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<
     }
     prog.attach(category, name).map_err(failed)?;
     Ok(())
+}
+
+/// Attaches the exit dispatcher: `tp_btf/sys_exit` when the kernel has BTF (or when asked),
+/// else the raw tracepoint.
+fn attach_exit(ebpf: &mut Ebpf, hook: ExitHook) -> Result<ExitHook> {
+    let hook = match hook {
+        ExitHook::Auto if Path::new(KERNEL_BTF).exists() => ExitHook::TpBtf,
+        ExitHook::Auto => ExitHook::RawTp,
+        chosen => chosen,
+    };
+    let failed = |program: &str| {
+        let program = program.to_owned();
+        move |source| Error::Program {
+            name: program,
+            source,
+        }
+    };
+    if hook == ExitHook::TpBtf {
+        let btf = Btf::from_sys_fs().map_err(|source| Error::KernelBtf(source.to_string()))?;
+        let prog: &mut BtfTracePoint = ebpf
+            .program_mut("sys_exit")
+            .ok_or_else(|| Error::MissingTracepoint("sys_exit".to_owned()))?
+            .try_into()
+            .map_err(failed("sys_exit"))?;
+        prog.load("sys_exit", &btf).map_err(failed("sys_exit"))?;
+        prog.attach().map_err(failed("sys_exit"))?;
+    } else {
+        let prog: &mut RawTracePoint = ebpf
+            .program_mut("sys_exit_raw")
+            .ok_or_else(|| Error::MissingTracepoint("sys_exit_raw".to_owned()))?
+            .try_into()
+            .map_err(failed("sys_exit_raw"))?;
+        prog.load().map_err(failed("sys_exit_raw"))?;
+        prog.attach("sys_exit").map_err(failed("sys_exit_raw"))?;
+    }
+    Ok(hook)
 }
 
 /// Maps an aya error to [`Error::Permission`] when the kernel said EPERM/EACCES.

@@ -1,0 +1,138 @@
+//! The one exit program: it sees every syscall's exit on the host, returns at once for the
+//! ones not traced, and hands the others to their handler with the arguments read from the
+//! saved user registers.
+//!
+//! Two builds of the same dispatcher: `tp_btf/sys_exit`, which loads the registers directly
+//! (the verifier knows `struct pt_regs` from the kernel's BTF), and a `raw_tracepoint/sys_exit`
+//! fallback for kernels without BTF, which copies them through a helper.
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel},
+    macros::{btf_tracepoint, raw_tracepoint},
+    programs::{BtfTracePointContext, RawTracePointContext},
+};
+use dualstack_common::{
+    args::Args,
+    syscall_nr::{x86_64::*, x86_64_syscall},
+    Syscall,
+};
+
+use crate::{
+    bind::{exit_bind, exit_listen},
+    conn::{exit_accept, exit_connect},
+    filter::{call_wanted, task_wanted},
+    record::{emit, Call},
+    socket::{exit_close, exit_socket, exit_socketpair},
+    sockopt::exit_setsockopt,
+    state,
+};
+
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
+    // kernel ABI: trace_sys_exit(struct pt_regs *regs, long ret).
+    let regs: *const u8 = ctx.arg(0);
+    // SAFETY: a BTF pointer to the task's saved registers: the verifier checks each load
+    // against struct pt_regs and guards it against faults.
+    let reg = |offset: usize| unsafe { regs.add(offset).cast::<u64>().read_volatile() };
+    let Some(kind) = x86_64_syscall(reg(REGS_ORIG_AX)) else {
+        return 0;
+    };
+    if reg(REGS_CS) & 0xffff != USER_CS {
+        return 0;
+    }
+    let args = [
+        reg(REGS_DI),
+        reg(REGS_SI),
+        reg(REGS_DX),
+        reg(REGS_R10),
+        reg(REGS_R8),
+        reg(REGS_R9),
+    ];
+    on_exit(kind, args, ctx.arg(1));
+    0
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit_raw(ctx: RawTracePointContext) -> u32 {
+    let regs: *const u8 = ctx.arg(0);
+    // SAFETY: the helper checks the address.
+    let Ok(nr) = (unsafe { bpf_probe_read_kernel(regs.add(REGS_ORIG_AX).cast::<u64>()) }) else {
+        return 0;
+    };
+    let Some(kind) = x86_64_syscall(nr) else {
+        return 0;
+    };
+    // One copy of r10..cs: [r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs].
+    // SAFETY: the helper checks the address.
+    let Ok(block) = (unsafe { bpf_probe_read_kernel(regs.add(REGS_R10).cast::<[u64; 11]>()) })
+    else {
+        return 0;
+    };
+    if block[10] & 0xffff != USER_CS {
+        return 0;
+    }
+    let args = [block[7], block[6], block[5], block[0], block[2], block[1]];
+    on_exit(kind, args, ctx.arg(1));
+    0
+}
+
+const _: () = assert!(REGS_BLOCK == 11 * 8);
+
+#[inline(always)]
+fn on_exit(kind: Syscall, args: Args, ret: i64) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !task_wanted(pid_tgid) {
+        return;
+    }
+    let mut call = Call::new(kind, pid_tgid, args, ret);
+    match kind {
+        Syscall::Socket => {
+            exit_socket(&mut call);
+            finish::<{ Syscall::Socket as u32 }>(&call);
+        }
+        Syscall::Socketpair => {
+            exit_socketpair(&mut call);
+            finish::<{ Syscall::Socketpair as u32 }>(&call);
+        }
+        Syscall::Setsockopt => {
+            exit_setsockopt(&mut call);
+            finish::<{ Syscall::Setsockopt as u32 }>(&call);
+        }
+        Syscall::Bind => {
+            exit_bind(&mut call);
+            finish::<{ Syscall::Bind as u32 }>(&call);
+        }
+        Syscall::Listen => {
+            exit_listen(&mut call);
+            finish::<{ Syscall::Listen as u32 }>(&call);
+        }
+        Syscall::Connect => {
+            exit_connect(&mut call);
+            finish::<{ Syscall::Connect as u32 }>(&call);
+        }
+        Syscall::Accept => {
+            exit_accept(&mut call);
+            finish::<{ Syscall::Accept as u32 }>(&call);
+        }
+        Syscall::Accept4 => {
+            exit_accept(&mut call);
+            finish::<{ Syscall::Accept4 as u32 }>(&call);
+        }
+        Syscall::Close => {
+            exit_close(&mut call);
+            finish::<{ Syscall::Close as u32 }>(&call);
+        }
+    }
+}
+
+/// After the handler: the record, if the call passes the filters, then the state a close
+/// released.
+#[inline(always)]
+fn finish<const KIND: u32>(call: &Call) {
+    if call_wanted(call) {
+        emit::<KIND>(call);
+    }
+    if let Some(key) = call.forget {
+        state::remove(&key);
+    }
+}
