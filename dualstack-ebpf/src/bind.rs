@@ -12,8 +12,7 @@ use crate::{
     user_memory::read_user,
 };
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_bind(call: &mut Call) {
     let args = AddrArgs::of(&call.args);
     read_user(&mut call.user, args.addr, args.addrlen, USER_CAP);
@@ -33,8 +32,7 @@ pub fn exit_bind(call: &mut Call) {
     store_changed(call, &key, existed);
 }
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_listen(call: &mut Call) {
     let args = ListenArgs::of(&call.args);
     read_kernel_sock(args.fd as i32 as i64, &mut call.kernel);

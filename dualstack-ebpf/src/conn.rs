@@ -1,5 +1,7 @@
 //! connect, accept and accept4: connections made and taken.
 
+use core::mem::MaybeUninit;
+
 use dualstack_common::{
     args::{AcceptArgs, AddrArgs},
     SockState, KSOCK_READ, SOCK_SEEN_CREATED, USER_CAP,
@@ -9,18 +11,17 @@ use crate::{
     enter::{no_entry, take_stamp},
     kernel_sock::read_kernel_sock,
     maps::ADDRLEN_UNREAD,
-    record::Call,
+    record::{empty_sock, Call},
     state::{key_of, key_of_fd, load_for_record, store_new},
     user_memory::{read_user, read_user_u32},
 };
 
 const SOCK_STREAM: u32 = 1;
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_connect(call: &mut Call) {
     let args = AddrArgs::of(&call.args);
-    match take_stamp(call) {
+    match take_stamp(call, false) {
         Some(stamp) => call.enter_ts_ns = stamp.ts_ns,
         None => no_entry(),
     }
@@ -33,11 +34,10 @@ pub fn exit_connect(call: &mut Call) {
 
 /// Reads the new *addrlen and the peer address, and starts tracking the new socket. The
 /// record's state is the listener's.
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_accept(call: &mut Call) {
     let args = AcceptArgs::of(&call.args);
-    let before = match take_stamp(call) {
+    let before = match take_stamp(call, false) {
         Some(stamp) => {
             call.enter_ts_ns = stamp.ts_ns;
             stamp.addrlen
@@ -49,12 +49,14 @@ pub fn exit_accept(call: &mut Call) {
     };
     // The listener is found through its own descriptor: the kernel view is the new socket's.
     let listener = key_of_fd(call.tgid(), args.fd).is_some_and(|k| load_for_record(call, &k));
+    if before != ADDRLEN_UNREAD {
+        call.addrlen[0] = before;
+        call.addrlen_read = 1;
+    }
     if call.ret < 0 {
         return;
     }
     if before != ADDRLEN_UNREAD {
-        call.addrlen[0] = before;
-        call.addrlen_read = 1;
         if let Some(after) = read_user_u32(args.addrlen) {
             call.addrlen[1] = after;
             call.addrlen_read = 2;
@@ -70,7 +72,12 @@ pub fn exit_accept(call: &mut Call) {
     let Some(key) = key_of(&call.kernel, call.tgid(), call.ret as u64) else {
         return;
     };
-    let mut state = SockState::EMPTY;
+    let mut slot = MaybeUninit::<SockState>::uninit();
+    // SAFETY: empty_sock writes every word of the slot.
+    let state = unsafe {
+        empty_sock(&mut *slot.as_mut_ptr());
+        slot.assume_init_mut()
+    };
     if listener && call.sock.flags & SOCK_SEEN_CREATED != 0 {
         state.family = call.sock.family;
         state.sock_type = SOCK_STREAM;
@@ -82,5 +89,5 @@ pub fn exit_accept(call: &mut Call) {
         state.family = call.kernel.family;
         state.sock_type = u32::from(call.kernel.sock_type);
     }
-    store_new(call, &key, &state);
+    store_new(call, &key, state);
 }

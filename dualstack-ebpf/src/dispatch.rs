@@ -6,6 +6,8 @@
 //! (the verifier knows `struct pt_regs` from the kernel's BTF), and a `raw_tracepoint/sys_exit`
 //! fallback for kernels without BTF, which copies them through a helper.
 
+use core::mem::MaybeUninit;
+
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel},
     macros::{btf_tracepoint, raw_tracepoint},
@@ -13,6 +15,7 @@ use aya_ebpf::{
 };
 use dualstack_common::{
     args::Args,
+    counter,
     syscall_nr::{x86_64::*, x86_64_syscall},
     Syscall,
 };
@@ -21,6 +24,7 @@ use crate::{
     bind::{exit_bind, exit_listen},
     conn::{exit_accept, exit_connect},
     filter::{call_wanted, task_wanted},
+    maps::count,
     record::{emit, Call},
     socket::{exit_close, exit_socket, exit_socketpair},
     sockopt::exit_setsockopt,
@@ -48,7 +52,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
         reg(REGS_R8),
         reg(REGS_R9),
     ];
-    on_exit(kind, args, ctx.arg(1));
+    on_exit(kind, &args, ctx.arg(1));
     0
 }
 
@@ -72,55 +76,84 @@ pub fn sys_exit_raw(ctx: RawTracePointContext) -> u32 {
         return 0;
     }
     let args = [block[7], block[6], block[5], block[0], block[2], block[1]];
-    on_exit(kind, args, ctx.arg(1));
+    on_exit(kind, &args, ctx.arg(1));
     0
 }
 
 const _: () = assert!(REGS_BLOCK == 11 * 8);
 
+/// The handlers run as BPF subprograms: each takes its own stack frame for its temporaries,
+/// where inlined they would all add up in the dispatcher's 512 bytes. Each returns the flags
+/// of the call's record: a value the caller uses, so the compiler keeps it in r0 (the
+/// verifier rejects a subprogram that leaves a stack pointer there, as one returning nothing
+/// may).
+macro_rules! subprograms {
+    ($($name:ident => $handler:path),* $(,)?) => {
+        $(
+            #[inline(never)]
+            fn $name(call: &mut Call) -> u16 {
+                $handler(call);
+                call.record_flags()
+            }
+        )*
+    };
+}
+
+subprograms! {
+    socket => exit_socket,
+    socketpair => exit_socketpair,
+    setsockopt => exit_setsockopt,
+    bind => exit_bind,
+    listen => exit_listen,
+    connect => exit_connect,
+    accept => exit_accept,
+    close => exit_close,
+}
+
 #[inline(always)]
-fn on_exit(kind: Syscall, args: Args, ret: i64) {
+fn on_exit(kind: Syscall, args: &Args, ret: i64) {
     let pid_tgid = bpf_get_current_pid_tgid();
     if !task_wanted(pid_tgid) {
         return;
     }
-    let mut call = Call::new(kind, pid_tgid, args, ret);
+    let mut slot = MaybeUninit::uninit();
+    let call = Call::init(&mut slot, kind, pid_tgid, args, ret);
     match kind {
         Syscall::Socket => {
-            exit_socket(&mut call);
-            finish::<{ Syscall::Socket as u32 }>(&call);
+            let flags = socket(call);
+            finish::<{ Syscall::Socket as u32 }>(call, flags);
         }
         Syscall::Socketpair => {
-            exit_socketpair(&mut call);
-            finish::<{ Syscall::Socketpair as u32 }>(&call);
+            let flags = socketpair(call);
+            finish::<{ Syscall::Socketpair as u32 }>(call, flags);
         }
         Syscall::Setsockopt => {
-            exit_setsockopt(&mut call);
-            finish::<{ Syscall::Setsockopt as u32 }>(&call);
+            let flags = setsockopt(call);
+            finish::<{ Syscall::Setsockopt as u32 }>(call, flags);
         }
         Syscall::Bind => {
-            exit_bind(&mut call);
-            finish::<{ Syscall::Bind as u32 }>(&call);
+            let flags = bind(call);
+            finish::<{ Syscall::Bind as u32 }>(call, flags);
         }
         Syscall::Listen => {
-            exit_listen(&mut call);
-            finish::<{ Syscall::Listen as u32 }>(&call);
+            let flags = listen(call);
+            finish::<{ Syscall::Listen as u32 }>(call, flags);
         }
         Syscall::Connect => {
-            exit_connect(&mut call);
-            finish::<{ Syscall::Connect as u32 }>(&call);
+            let flags = connect(call);
+            finish::<{ Syscall::Connect as u32 }>(call, flags);
         }
         Syscall::Accept => {
-            exit_accept(&mut call);
-            finish::<{ Syscall::Accept as u32 }>(&call);
+            let flags = accept(call);
+            finish::<{ Syscall::Accept as u32 }>(call, flags);
         }
         Syscall::Accept4 => {
-            exit_accept(&mut call);
-            finish::<{ Syscall::Accept4 as u32 }>(&call);
+            let flags = accept(call);
+            finish::<{ Syscall::Accept4 as u32 }>(call, flags);
         }
         Syscall::Close => {
-            exit_close(&mut call);
-            finish::<{ Syscall::Close as u32 }>(&call);
+            let flags = close(call);
+            finish::<{ Syscall::Close as u32 }>(call, flags);
         }
     }
 }
@@ -128,9 +161,9 @@ fn on_exit(kind: Syscall, args: Args, ret: i64) {
 /// After the handler: the record, if the call passes the filters, then the state a close
 /// released.
 #[inline(always)]
-fn finish<const KIND: u32>(call: &Call) {
-    if call_wanted(call) {
-        emit::<KIND>(call);
+fn finish<const KIND: u32>(call: &Call, flags: u16) {
+    if call_wanted(call) != 0 && emit::<KIND>(call, flags) == 0 {
+        count(counter::RING_FULL);
     }
     if let Some(key) = call.forget {
         state::remove(&key);

@@ -1,9 +1,11 @@
 //! Which calls are traced: the filters that can run in the kernel do, so that unwanted calls
 //! cost no ring space.
 
-use aya_ebpf::helpers::bpf_get_current_comm;
+use core::mem::MaybeUninit;
+
+use aya_ebpf::helpers::generated::bpf_get_current_comm;
 use dualstack_common::{
-    ReadStatus, Sections, Syscall, KSOCK_NO_BTF, KSOCK_READ, SOCK_SEEN_CREATED,
+    ReadStatus, Sections, Syscall, COMM_LEN, KSOCK_NO_BTF, KSOCK_READ, SOCK_SEEN_CREATED,
 };
 
 use crate::{
@@ -27,18 +29,34 @@ pub fn task_wanted(pid_tgid: u64) -> bool {
         return false;
     }
     if cfg.filter_comm != 0 {
-        let Ok(comm) = bpf_get_current_comm() else {
-            return false;
+        // Read into uninitialised words: aya's wrapper zeroes its buffer with a memset call.
+        let mut comm = MaybeUninit::<[u64; COMM_LEN / 8]>::uninit();
+        // SAFETY: the helper fills the 16 bytes (with zeroes when it fails).
+        let comm = unsafe {
+            if bpf_get_current_comm(comm.as_mut_ptr().cast(), COMM_LEN as u32) != 0 {
+                return false;
+            }
+            comm.assume_init()
         };
-        return comm == cfg.comm;
+        let want = cfg.comm.as_ptr().cast::<[u64; COMM_LEN / 8]>();
+        // SAFETY: `cfg.comm` holds COMM_LEN bytes; read_unaligned makes no alignment claim.
+        return comm == unsafe { want.read_unaligned() };
     }
     true
 }
 
 /// Does the completed call pass the syscall, result, family and port filters? They apply after
 /// the state was updated: a filtered-out call still changes what is known of its socket.
+///
+/// A subprogram returning 0 or 1: however many ways the filters branch, the dispatcher
+/// continues from two states, not one per branch (which the verifier would follow each).
+#[inline(never)]
+pub fn call_wanted(call: &Call) -> u32 {
+    u32::from(wanted(call))
+}
+
 #[inline(always)]
-pub fn call_wanted(call: &Call) -> bool {
+fn wanted(call: &Call) -> bool {
     let cfg = config();
     if cfg.syscall_mask.checked_shr(call.kind as u32).unwrap_or(0) & 1 == 0 {
         return false;

@@ -5,10 +5,15 @@
 //! Offsets come from the running kernel's BTF through `CONFIG.offsets`; with none known
 //! (no BTF) nothing is read and the event says so.
 
-use aya_ebpf::helpers::{bpf_probe_read_kernel, generated::bpf_get_current_task};
+use aya_ebpf::helpers::{
+    bpf_probe_read_kernel,
+    generated::{self as gen, bpf_get_current_task},
+};
+use core::mem::MaybeUninit;
+
 use dualstack_common::{KernelOffsets, KernelSock, KSOCK_NO_BTF, KSOCK_READ};
 
-use crate::maps::config;
+use crate::{maps::config, words::zero};
 
 /// Reads a `T` at `base + offset` in kernel memory.
 #[inline(always)]
@@ -20,6 +25,66 @@ fn field<T>(base: u64, offset: u64) -> Option<T> {
     unsafe { bpf_probe_read_kernel((base + offset) as *const T) }.ok()
 }
 
+/// Bytes of a struct read in one helper call when several fields sit close together: each
+/// `bpf_probe_read_kernel` costs tens of nanoseconds, the dominant cost of a traced call.
+const BLOCK: usize = 32;
+
+/// A run of `BLOCK` bytes of a kernel struct, starting at byte `start` of it. One buffer is
+/// reused for each struct in turn, to keep the stack small.
+pub struct Block {
+    start: u32,
+    /// Written by the helper before any read (it zeroes them when it fails).
+    words: MaybeUninit<[u64; BLOCK / 8]>,
+}
+
+impl Block {
+    pub const fn new() -> Self {
+        Block {
+            start: 0,
+            words: MaybeUninit::uninit(),
+        }
+    }
+
+    /// Reads the bytes of `base` from the smallest of `offsets` on.
+    #[inline(always)]
+    fn load(&mut self, base: u64, offsets: &[u32]) -> Option<()> {
+        if base == 0 {
+            return None;
+        }
+        let mut start = u32::MAX;
+        for &o in offsets {
+            start = start.min(o);
+        }
+        self.start = start;
+        let src = (base + u64::from(start)) as *const core::ffi::c_void;
+        // SAFETY: `words` holds BLOCK bytes; the helper checks the kernel address.
+        let ret = unsafe {
+            gen::bpf_probe_read_kernel(self.words.as_mut_ptr().cast(), BLOCK as u32, src)
+        };
+        (ret == 0).then_some(())
+    }
+
+    /// The `T` at byte `offset` of the struct: from the block when it holds it (the offsets
+    /// are constants to the verifier, read from the frozen CONFIG), else read on its own.
+    #[inline(always)]
+    fn get<T: Copy>(&self, base: u64, offset: u32) -> Option<T> {
+        let at = offset.wrapping_sub(self.start) as usize;
+        if at + core::mem::size_of::<T>() <= BLOCK {
+            // SAFETY: the bytes lie inside the block; read_unaligned makes no alignment claim.
+            Some(unsafe {
+                self.words
+                    .as_ptr()
+                    .cast::<u8>()
+                    .add(at)
+                    .cast::<T>()
+                    .read_unaligned()
+            })
+        } else {
+            field(base, offset.into())
+        }
+    }
+}
+
 /// The kernel offsets, when the kernel's BTF gave them.
 #[inline(always)]
 pub fn offsets() -> Option<&'static KernelOffsets> {
@@ -27,24 +92,43 @@ pub fn offsets() -> Option<&'static KernelOffsets> {
     (offsets.valid != 0).then_some(offsets)
 }
 
+/// A socket found through a descriptor.
+pub struct SocketRef {
+    pub file: u64,
+    pub socket: u64,
+    /// `socket.sk` and `socket.type`, read in the same copy as the check below.
+    pub sk: u64,
+    pub sock_type: u16,
+}
+
 /// The `struct file` and `struct socket` behind the current task's `fd`, if it is a socket.
 #[inline(always)]
-pub fn socket_of_fd(o: &KernelOffsets, fd: u64) -> Option<(u64, u64)> {
+pub fn socket_of_fd(o: &KernelOffsets, fd: u64, block: &mut Block) -> Option<SocketRef> {
     // SAFETY: bpf_get_current_task returns the current task_struct's address.
     let task = unsafe { bpf_get_current_task() };
     let files: u64 = field(task, o.task_files.into())?;
     let fdt: u64 = field(files, o.files_fdt.into())?;
-    let max_fds: u32 = field(fdt, o.fdt_max_fds.into())?;
+    block.load(fdt, &[o.fdt_max_fds, o.fdt_fd])?;
+    let max_fds: u32 = block.get(fdt, o.fdt_max_fds)?;
     if fd >= u64::from(max_fds) {
         return None;
     }
-    let fd_array: u64 = field(fdt, o.fdt_fd.into())?;
+    let fd_array: u64 = block.get(fdt, o.fdt_fd)?;
     let file: u64 = field(fd_array, fd * 8)?;
     let socket: u64 = field(file, o.file_private_data.into())?;
     // Only a socket's file has private_data pointing back at it: this rejects other files
     // (a bind on a pipe fails with ENOTSOCK, but its fd is still read here).
-    let back: u64 = field(socket, o.socket_file.into())?;
-    (back == file).then_some((file, socket))
+    block.load(socket, &[o.socket_file, o.socket_sk, o.socket_type])?;
+    let back: u64 = block.get(socket, o.socket_file)?;
+    if back != file {
+        return None;
+    }
+    Some(SocketRef {
+        file,
+        socket,
+        sk: block.get(socket, o.socket_sk)?,
+        sock_type: block.get(socket, o.socket_type)?,
+    })
 }
 
 /// The inode number of a `struct socket` (SOCK_INODE(): the socket is embedded in a
@@ -67,7 +151,8 @@ pub fn last_reference(o: &KernelOffsets, file: u64) -> bool {
 /// `struct file` when it was read.
 #[inline(always)]
 pub fn read_kernel_sock(fd: i64, out: &mut KernelSock) -> Option<u64> {
-    *out = KernelSock::EMPTY;
+    // SAFETY: `out` is a valid KernelSock; all zeroes is its empty value.
+    unsafe { zero(out) };
     let Some(o) = offsets() else {
         out.flags = KSOCK_NO_BTF;
         return None;
@@ -82,17 +167,32 @@ pub fn read_kernel_sock(fd: i64, out: &mut KernelSock) -> Option<u64> {
 
 #[inline(always)]
 fn read(o: &KernelOffsets, fd: u64, out: &mut KernelSock) -> Option<u64> {
-    let (file, socket) = socket_of_fd(o, fd)?;
-    let sk: u64 = field(socket, o.socket_sk.into())?;
-    out.sock_type = field::<u16>(socket, o.socket_type.into())?;
+    let mut block = Block::new();
+    let SocketRef {
+        file,
+        socket,
+        sk,
+        sock_type,
+    } = socket_of_fd(o, fd, &mut block)?;
+    out.sock_type = sock_type;
     out.ino = socket_ino(o, socket)?;
-    out.family = field(sk, o.skc_family.into())?;
-    out.state = field(sk, o.skc_state.into())?;
-    out.port = field(sk, o.skc_num.into())?;
-    out.v4 = field(sk, o.skc_rcv_saddr.into())?;
-    out.v6 = field(sk, o.skc_v6_rcv_saddr.into())?;
-    let bits: u8 = field(sk, o.skc_ipv6only_byte.into())?;
+    block.load(
+        sk,
+        &[
+            o.skc_family,
+            o.skc_state,
+            o.skc_num,
+            o.skc_rcv_saddr,
+            o.skc_ipv6only_byte,
+        ],
+    )?;
+    out.family = block.get(sk, o.skc_family)?;
+    out.state = block.get(sk, o.skc_state)?;
+    out.port = block.get(sk, o.skc_num)?;
+    out.v4 = block.get(sk, o.skc_rcv_saddr)?;
+    let bits: u8 = block.get(sk, o.skc_ipv6only_byte)?;
     out.ipv6only = (bits >> (o.skc_ipv6only_bit & 7)) & 1;
+    out.v6 = field(sk, o.skc_v6_rcv_saddr.into())?;
     let net: u64 = field(sk, o.skc_net.into())?;
     out.netns = field(net, o.net_ns_inum.into())?;
     out.netns_bindv6only = field(net, o.net_bindv6only.into())?;

@@ -21,6 +21,7 @@ mod socket;
 mod sockopt;
 mod state;
 mod user_memory;
+mod words;
 
 #[cfg(not(test))]
 #[panic_handler]

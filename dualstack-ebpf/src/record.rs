@@ -9,10 +9,15 @@ use dualstack_common::{
     args::Args, counter, record_size, user_cap, EventHeader, KernelSock, ReadStatus, Sections,
     SockKey, SockState, Syscall, UserHeader, ABI_VERSION, ADDRLEN_CAP, COMM_LEN, EVENT_HAS_KERNEL,
     EVENT_HAS_SOCK, EVENT_NO_BTF, EVENT_SOCK_BY_FD, EVENT_STATE_FULL, HEADER_SIZE, KSOCK_NO_BTF,
-    KSOCK_READ, USER_CAP, USER_HEADER_SIZE,
+    KSOCK_READ, USER_CAP, USER_CAPS, USER_HEADER_SIZE,
 };
 
-use crate::maps::{count, EVENTS};
+use core::mem::MaybeUninit;
+
+use crate::{
+    maps::{count, EVENTS},
+    words::{copy, zero},
+};
 
 /// Bytes of user memory kept on the stack: a sockaddr_in6, and every option value the state
 /// needs. A longer buffer (a unix socket's path) is read again at its full size straight into
@@ -34,18 +39,8 @@ pub struct UserCopy {
     pub max: u32,
 }
 
-impl UserCopy {
-    pub const fn empty() -> Self {
-        UserCopy {
-            bytes: [0; STACK_USER],
-            status: ReadStatus::NotRead as u16,
-            len: 0,
-            ptr: 0,
-            want: 0,
-            max: 0,
-        }
-    }
-}
+// Zeroed word by word (ReadStatus::NotRead is 0).
+const _: () = assert!(ReadStatus::NotRead as u16 == 0);
 
 /// Everything a call's record says, gathered before the record is reserved: the state map is
 /// updated whether or not the ring has room.
@@ -72,23 +67,48 @@ pub struct Call {
     pub addrlen_read: u32,
 }
 
+/// The state of a socket nothing is known of (options unset), copied word by word.
+static EMPTY_SOCK: SockState = SockState::EMPTY;
+
+/// Fills `state` with [`SockState::EMPTY`].
+#[inline(always)]
+pub fn empty_sock(state: &mut SockState) {
+    // SAFETY: both are valid SockStates.
+    unsafe { copy(state, &EMPTY_SOCK) };
+}
+
 impl Call {
+    /// Builds the call in `slot`, field by field: a `Call` built by value and moved there
+    /// would be copied byte by byte (see `words`).
     #[inline(always)]
-    pub fn new(kind: Syscall, pid_tgid: u64, args: Args, ret: i64) -> Self {
-        Call {
-            kind,
-            pid_tgid,
-            ret,
-            args,
-            enter_ts_ns: 0,
-            kernel: KernelSock::EMPTY,
-            sock: SockState::EMPTY,
-            has_sock: false,
-            state_full: false,
-            forget: None,
-            user: UserCopy::empty(),
-            addrlen: [0; 2],
-            addrlen_read: 0,
+    pub fn init<'a>(
+        slot: &'a mut MaybeUninit<Call>,
+        kind: Syscall,
+        pid_tgid: u64,
+        args: &Args,
+        ret: i64,
+    ) -> &'a mut Call {
+        let p = slot.as_mut_ptr();
+        // SAFETY: every field of `*p` is written before the reference is made.
+        unsafe {
+            (&raw mut (*p).kind).write(kind);
+            (&raw mut (*p).pid_tgid).write(pid_tgid);
+            (&raw mut (*p).ret).write(ret);
+            let dst = (&raw mut (*p).args).cast::<u64>();
+            for (i, arg) in args.iter().enumerate() {
+                dst.add(i).write(*arg);
+            }
+            (&raw mut (*p).enter_ts_ns).write(0);
+            zero(&raw mut (*p).kernel);
+            copy(&raw mut (*p).sock, &EMPTY_SOCK);
+            (&raw mut (*p).has_sock).write(false);
+            (&raw mut (*p).state_full).write(false);
+            (&raw mut (*p).forget).write(None);
+            // Zero bytes past what a read fills: a short option value reads as NUL-padded.
+            zero(&raw mut (*p).user);
+            (&raw mut (*p).addrlen).write([0; 2]);
+            (&raw mut (*p).addrlen_read).write(0);
+            slot.assume_init_mut()
         }
     }
 
@@ -104,47 +124,57 @@ impl Call {
     }
 }
 
-/// Writes the call's record to the ring; counts it when the ring is full. A subprogram, like
-/// the handlers, so that its temporaries do not add to the dispatcher's frame, and one per
-/// kind (`KIND`, a raw `Syscall`): the verifier must see the record's size as a constant,
-/// which it does when the kind's layout is one.
-#[inline(never)]
-pub fn emit<const KIND: u32>(call: &Call) {
-    let kind = const { syscall(KIND) };
-    let mut flags = 0u16;
-    if call.has_sock {
-        flags |= EVENT_HAS_SOCK;
-    }
-    if call.kernel.flags & KSOCK_READ != 0 {
-        flags |= EVENT_HAS_KERNEL;
-    }
-    if call.kernel.flags & KSOCK_NO_BTF != 0 {
-        flags |= EVENT_NO_BTF;
-        if call.has_sock {
-            flags |= EVENT_SOCK_BY_FD;
+impl Call {
+    /// The `EVENT_*` flags of the call's record: which sections it holds, and why not.
+    #[inline(always)]
+    pub fn record_flags(&self) -> u16 {
+        let mut flags = 0u16;
+        if self.has_sock {
+            flags |= EVENT_HAS_SOCK;
         }
+        if self.kernel.flags & KSOCK_READ != 0 {
+            flags |= EVENT_HAS_KERNEL;
+        }
+        if self.kernel.flags & KSOCK_NO_BTF != 0 {
+            flags |= EVENT_NO_BTF;
+            if self.has_sock {
+                flags |= EVENT_SOCK_BY_FD;
+            }
+        }
+        if self.state_full {
+            flags |= EVENT_STATE_FULL;
+        }
+        flags
     }
-    if call.state_full {
-        flags |= EVENT_STATE_FULL;
-    }
+}
+
+/// Writes the call's record, with `flags` from `Call::record_flags`, to the ring; returns its
+/// size, or 0 when the ring is full. A subprogram (see `dispatch`), one per kind (`KIND`, a
+/// raw `Syscall`): the verifier must see the record's size as a constant, which it does when
+/// the kind's layout is one.
+#[inline(never)]
+pub fn emit<const KIND: u32>(call: &Call, flags: u16) -> u32 {
+    let kind = const { syscall(KIND) };
     let sections = kind.sections();
     let cap = if sections == Sections::None {
         0
     } else {
         user_cap(u64::from(call.user.len))
     };
-    // A buffer longer than the stack copy is read again, at its size, into the record.
-    let reread = call.user.status == ReadStatus::Ok as u16 && call.user.len as usize > STACK_USER;
-    // The verifier needs the size as a constant: on every path to here it is one, made of the
-    // kind's constants and the branches above.
+    // A buffer longer than the stack copy (cap USER_CAP) is read again, whole, into the
+    // record. The verifier needs the size as a constant: on every path to here it is one,
+    // made of the kind's constants and the branches above.
     let size = record_size(kind, flags, [cap, ADDRLEN_CAP]);
     let Some(mut entry) = EVENTS.reserve_bytes(size, 0) else {
-        count(counter::RING_FULL);
-        return;
+        return 0;
     };
     let base = entry.as_mut_ptr();
-    // SAFETY: every write below lands inside the `size` bytes reserved: `record_size` counts
-    // exactly the parts written, in the same order; offsets are multiples of 8.
+    // `record_size` counted exactly the parts written below, in order. Each write still
+    // checks that it fits: the verifier follows each branch on its own and does not connect
+    // this branch on the flags with the one that sized the record.
+    let fits = |at: usize, len: usize| at + len <= size;
+    // SAFETY: each write lands inside the `size` bytes reserved (checked); offsets are
+    // multiples of 8.
     unsafe {
         write_header(base.cast(), kind, call, flags);
         let mut at = HEADER_SIZE;
@@ -153,23 +183,35 @@ pub fn emit<const KIND: u32>(call: &Call) {
             args.add(i).write(call.args[i]);
         }
         at += 8 * kind.arg_count();
-        if call.has_sock {
-            base.add(at).cast::<SockState>().write(call.sock);
-            at += core::mem::size_of::<SockState>();
+        if flags & EVENT_HAS_SOCK != 0 {
+            const LEN: usize = core::mem::size_of::<SockState>();
+            if fits(at, LEN) {
+                base.add(at).cast::<SockState>().write(call.sock);
+            }
+            at += LEN;
         }
         if flags & EVENT_HAS_KERNEL != 0 {
-            base.add(at).cast::<KernelSock>().write(call.kernel);
-            at += core::mem::size_of::<KernelSock>();
+            const LEN: usize = core::mem::size_of::<KernelSock>();
+            if fits(at, LEN) {
+                base.add(at).cast::<KernelSock>().write(call.kernel);
+            }
+            at += LEN;
         }
         if sections != Sections::None {
-            if reread {
-                read_user_into(base.add(at), &call.user);
-            } else {
-                write_user(base.add(at), &call.user, cap);
+            if cap == USER_CAP {
+                if fits(at, USER_HEADER_SIZE + USER_CAP) {
+                    read_user_into(base.add(at), &call.user);
+                }
+            } else if cap == USER_CAPS[1] {
+                if fits(at, USER_HEADER_SIZE + USER_CAPS[1]) {
+                    write_user::<{ USER_CAPS[1] / 8 }>(base.add(at), &call.user);
+                }
+            } else if fits(at, USER_HEADER_SIZE + USER_CAPS[0]) {
+                write_user::<{ USER_CAPS[0] / 8 }>(base.add(at), &call.user);
             }
             at += USER_HEADER_SIZE + cap;
         }
-        if sections == Sections::AddrAndLen {
+        if sections == Sections::AddrAndLen && fits(at, USER_HEADER_SIZE + ADDRLEN_CAP) {
             let status = if call.addrlen_read == 0 {
                 ReadStatus::NotRead
             } else {
@@ -186,6 +228,7 @@ pub fn emit<const KIND: u32>(call: &Call) {
         }
     }
     entry.submit(wakeup_flag());
+    size as u32
 }
 
 /// The syscall of a raw kind, at compile time.
@@ -214,7 +257,7 @@ unsafe fn write_header(header: *mut EventHeader, kind: Syscall, call: &Call, fla
         (&raw mut (*header).ret).write(call.ret);
         let comm = &raw mut (*header).comm;
         if bpf_get_current_comm(comm.cast(), COMM_LEN as u32) != 0 {
-            comm.write([0; COMM_LEN]);
+            zero(comm.cast::<[u64; COMM_LEN / 8]>());
         }
     }
 }
@@ -248,23 +291,19 @@ unsafe fn read_user_into(dst: *mut u8, user: &UserCopy) {
     }
 }
 
-/// Writes a user-memory section of `cap` bytes (one of `USER_CAPS`) at `dst`.
+/// Writes a user-memory section of `WORDS` words (one of `USER_CAPS`) at `dst`, from the
+/// stack copy.
 #[inline(always)]
-unsafe fn write_user(dst: *mut u8, user: &UserCopy, cap: usize) {
-    // SAFETY: the caller reserved USER_HEADER_SIZE + cap bytes at `dst`.
+unsafe fn write_user<const WORDS: usize>(dst: *mut u8, user: &UserCopy) {
+    // SAFETY: the caller checked that USER_HEADER_SIZE + 8 * WORDS bytes fit at `dst`.
     unsafe {
         dst.cast::<UserHeader>().write(UserHeader {
             status: user.status,
-            cap: cap as u16,
+            cap: (8 * WORDS) as u16,
             len: user.len,
         });
         let words = dst.add(USER_HEADER_SIZE).cast::<u64>();
-        let from = user.bytes.as_ptr().cast::<u64>();
-        // Constant trip counts, so each copy unrolls into word moves.
-        match cap {
-            16 => copy_words::<2>(words, from),
-            _ => copy_words::<4>(words, from),
-        }
+        copy_words::<WORDS>(words, user.bytes.as_ptr().cast::<u64>());
     }
 }
 

@@ -9,24 +9,22 @@ use crate::{
     enter::{no_entry, take_stamp},
     kernel_sock::{offsets, read_kernel_sock},
     maps::config,
-    record::Call,
+    record::{empty_sock, Call},
     state::{key_of, key_of_fd, load_for_record, store_new, store_new_own},
     user_memory::read_user,
 };
 
-/// State of a socket created by a traced call.
+/// Fills `state` for a socket created by a traced call.
 #[inline(always)]
-pub fn created(family: u64, sock_type: u64, protocol: u64) -> SockState {
-    let mut state = SockState::EMPTY;
+pub fn created(state: &mut SockState, family: u64, sock_type: u64, protocol: u64) {
+    empty_sock(state);
     state.family = family as u16;
     state.sock_type = sock_type as u32;
     state.protocol = protocol as u32;
     state.flags = SOCK_SEEN_CREATED;
-    state
 }
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_socket(call: &mut Call) {
     if call.ret < 0 {
         return;
@@ -36,12 +34,11 @@ pub fn exit_socket(call: &mut Call) {
     let Some(key) = key_of(&call.kernel, call.tgid(), call.ret as u64) else {
         return;
     };
-    call.sock = created(args.family, args.sock_type, args.protocol);
+    created(&mut call.sock, args.family, args.sock_type, args.protocol);
     store_new_own(call, &key);
 }
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_socketpair(call: &mut Call) {
     if call.ret < 0 {
         return;
@@ -52,21 +49,24 @@ pub fn exit_socketpair(call: &mut Call) {
     if call.user.len != 8 {
         return;
     }
-    let state = created(args.family, args.sock_type, args.protocol);
+    // Both ends get the same state; the record carries none (it names two sockets).
+    created(&mut call.sock, args.family, args.sock_type, args.protocol);
     for i in 0..2 {
         let b = &call.user.bytes[4 * i..4 * i + 4];
         let fd = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
         if let Some(key) = key_of_fd(call.tgid(), fd.into()) {
-            store_new(call, &key, &state);
+            let state = &raw const call.sock;
+            // SAFETY: `state` points into `call`, which store_new does not change but for its
+            // flags.
+            store_new(call, &key, unsafe { &*state });
         }
     }
 }
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_close(call: &mut Call) {
     let args = CloseArgs::of(&call.args);
-    let Some(stamp) = take_stamp(call) else {
+    let Some(stamp) = take_stamp(call, true) else {
         // With BTF, the entry stamps every socket's close (and every close when all are
         // shown): no stamp is a plain file's close.
         if offsets().is_none() || config().every_close != 0 {
@@ -78,7 +78,6 @@ pub fn exit_close(call: &mut Call) {
         return;
     };
     call.enter_ts_ns = stamp.ts_ns;
-    call.kernel = stamp.kernel;
     let key = key_of(&call.kernel, call.tgid(), args.fd);
     let Some(key) = key else {
         return;

@@ -25,8 +25,7 @@ const IPV6_FREEBIND: u64 = 78;
 /// Bytes of optval read at most: every option the tracer or strace decodes fits.
 const OPTVAL_MAX: usize = 64;
 
-/// A BPF subprogram: its temporaries take their own stack frame, not the dispatcher's.
-#[inline(never)]
+#[inline(always)]
 pub fn exit_setsockopt(call: &mut Call) {
     let args = SetsockoptArgs::of(&call.args);
     read_user(&mut call.user, args.optval, args.optlen, OPTVAL_MAX);
@@ -62,13 +61,16 @@ fn record_option(
     len: u32,
 ) {
     if level == SOL_SOCKET && optname == SO_BINDTODEVICE {
-        state.bind_device = [0; IFNAME_LEN];
-        for i in 0..IFNAME_LEN {
-            if i as u32 >= len {
-                break;
-            }
-            state.bind_device[i] = value[i];
+        // The first IFNAME_LEN bytes, NUL-padded past what was read (the copy starts zeroed).
+        // Four u32 moves: a byte loop would become a memmove call.
+        let dst = state.bind_device.as_mut_ptr().cast::<u32>();
+        let src = value.as_ptr().cast::<u32>();
+        for i in 0..IFNAME_LEN / 4 {
+            // SAFETY: both hold IFNAME_LEN bytes at 4-byte alignment (SockState is repr(C) with
+            // bind_device at a multiple of 4; the copy is 8-aligned).
+            unsafe { dst.add(i).write_volatile(src.add(i).read_unaligned()) };
         }
+        let _ = len;
         return;
     }
     if len < 4 {

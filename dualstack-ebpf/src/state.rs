@@ -5,9 +5,10 @@
 use dualstack_common::{counter, KernelSock, SockKey, SockState, KSOCK_NO_BTF, KSOCK_READ};
 
 use crate::{
-    kernel_sock::{offsets, socket_ino, socket_of_fd},
+    kernel_sock::{offsets, socket_ino, socket_of_fd, Block},
     maps::{config, count, SOCKETS, SOCKETS_LRU},
     record::Call,
+    words::copy,
 };
 
 // kernel ABI: include/uapi/linux/bpf.h.
@@ -45,7 +46,7 @@ pub fn key_of_fd(tgid: u32, fd: u64) -> Option<SockKey> {
             fd: fd as u32,
         });
     };
-    let (_, socket) = socket_of_fd(o, fd)?;
+    let socket = socket_of_fd(o, fd, &mut Block::new())?.socket;
     Some(SockKey {
         ino: socket_ino(o, socket)?,
         tgid: 0,
@@ -64,7 +65,7 @@ pub fn load(key: &SockKey, out: &mut SockState) -> bool {
     match found {
         // SAFETY: the element is copied out at once; an update replaces it whole.
         Some(state) => {
-            *out = unsafe { *state };
+            unsafe { copy(out, state) };
             true
         }
         None => false,

@@ -19,7 +19,7 @@ use dualstack::{
     format::strace::Leader,
     host::process::{descendants, task_alive, tgid_of},
     kernel::{
-        loader::{KernelCounters, LoadOptions, Probes},
+        loader::{ExitHook, KernelCounters, LoadOptions, Probes},
         reader::EventReader,
         sweep::SocketSweep,
     },
@@ -70,6 +70,16 @@ pub struct TraceArgs {
     /// closes of sockets are shown.
     #[arg(long)]
     pub every_close: bool,
+    /// How the kernel program that sees each syscall's exit is attached: `tp-btf` loads the
+    /// saved registers directly (needs /sys/kernel/btf/vmlinux), `raw-tp` copies them through
+    /// a helper (works without kernel BTF); `auto` takes tp-btf when it can.
+    #[arg(long, value_enum, default_value_t = ExitHookArg::Auto)]
+    pub exit_hook: ExitHookArg,
+    /// The kernel's per-socket state map: `hash` never evicts a live socket's state but
+    /// refuses new sockets when full (they are then reported); `lru` never refuses, but may
+    /// evict the state of an idle live socket.
+    #[arg(long, value_enum, default_value_t = StateMapArg::Hash)]
+    pub state_map: StateMapArg,
     /// Run this command and trace it and its descendants from its first instruction, until the
     /// last of them exits. Its standard output goes to dualstack's standard error (unless -o
     /// is given), so that the trace alone is on standard output.
@@ -273,14 +283,33 @@ fn checked_filter(args: &TraceArgs) -> anyhow::Result<Filter> {
     Ok(filter)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExitHookArg {
+    Auto,
+    TpBtf,
+    RawTp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateMapArg {
+    Hash,
+    Lru,
+}
+
 /// Loads the programs for `args` and follows the `-p` processes with their descendants.
 fn load(args: &TraceArgs, filter: &Filter) -> anyhow::Result<Probes> {
     let mut options = LoadOptions {
         ring_bytes: args.ring_mib << 20,
         btf: (args.btf != "none").then(|| PathBuf::from(&args.btf)),
         max_sockets: args.max_sockets,
+        exit_hook: match args.exit_hook {
+            ExitHookArg::Auto => ExitHook::Auto,
+            ExitHookArg::TpBtf => ExitHook::TpBtf,
+            ExitHookArg::RawTp => ExitHook::RawTp,
+        },
         ..LoadOptions::default()
     };
+    options.config.state_lru = u32::from(args.state_map == StateMapArg::Lru);
     filter.apply_to(&mut options.config);
     options.config.every_close = u32::from(args.every_close);
     if !args.command.is_empty() {
