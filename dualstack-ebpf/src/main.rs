@@ -13,6 +13,7 @@ mod conn;
 mod dispatch;
 mod enter;
 mod filter;
+mod floor;
 mod kernel_sock;
 mod maps;
 mod process;

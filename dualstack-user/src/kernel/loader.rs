@@ -306,6 +306,38 @@ impl Probes {
     }
 }
 
+/// An empty program on the exit dispatcher's hook (`tp_btf/sys_exit`): what any tracer of this
+/// design costs before it does anything. For the bench; detached when dropped.
+pub struct Floor {
+    _ebpf: Ebpf,
+}
+
+impl Floor {
+    pub fn attach() -> Result<Floor> {
+        check_privileges()?;
+        raise_memlock();
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries("EVENTS", 1 << 12)
+            .map_max_entries("SOCKETS", 1)
+            .map_max_entries("SOCKETS_LRU", 1)
+            .load(PROBES)
+            .map_err(permission_or(Error::Load))?;
+        let btf = Btf::from_sys_fs().map_err(|source| Error::KernelBtf(source.to_string()))?;
+        let failed = |source| Error::Program {
+            name: "floor_sys_exit".to_owned(),
+            source,
+        };
+        let prog: &mut BtfTracePoint = ebpf
+            .program_mut("floor_sys_exit")
+            .ok_or_else(|| Error::MissingTracepoint("floor_sys_exit".to_owned()))?
+            .try_into()
+            .map_err(failed)?;
+        prog.load("sys_exit", &btf).map_err(failed)?;
+        prog.attach().map_err(failed)?;
+        Ok(Floor { _ebpf: ebpf })
+    }
+}
+
 /// Adds the calling process to the followed-task map `map_fd`. Made for a child between fork
 /// and exec: one raw bpf(2) call, async-signal-safe, so the command is followed from its first
 /// instruction without the tracer's own threads ever being followed.
