@@ -42,10 +42,12 @@ fn run_strace(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
     code
 }
 
-fn run_dualstack(script: &Path, out: &Path, base: u16, cwd: &Path) -> i32 {
+fn run_dualstack(script: &Path, out: &Path, base: u16, cwd: &Path, extra: &[&str]) -> i32 {
     // strace -e trace=close shows every close: so does --every-close.
-    let mut cmd = dualstack(&["trace", "--every-close", "-o"]);
-    cmd.arg(out)
+    let mut cmd = dualstack(&["trace", "--every-close"]);
+    cmd.args(extra)
+        .arg("-o")
+        .arg(out)
         .arg("--")
         .arg(python())
         .arg(script)
@@ -86,6 +88,11 @@ fn check_raw_dualstack(text: &str) {
 }
 
 fn compat(name: &str) {
+    compat_with(name, &[]);
+}
+
+/// `compat` with more options for `dualstack trace`.
+fn compat_with(name: &str, extra: &[&str]) {
     require_root();
     let script = program(&format!("{name}.py"));
     let dir = TempDir::new(name);
@@ -94,7 +101,7 @@ fn compat(name: &str) {
     let ds_out = dir.join("dualstack.txt");
 
     let strace_code = run_strace(&script, &strace_out, strace_base, dir.path());
-    let ds_code = run_dualstack(&script, &ds_out, ds_base, dir.path());
+    let ds_code = run_dualstack(&script, &ds_out, ds_base, dir.path(), extra);
     assert_eq!(
         ds_code, strace_code,
         "dualstack's exit status differs from the program's under strace"
@@ -160,6 +167,24 @@ fn threads_matches_strace() {
 #[test]
 fn forking_matches_strace() {
     compat("forking");
+}
+
+/// The exit dispatcher attached as a raw tracepoint (kernels without BTF) reads the same
+/// registers through a helper: the same lines.
+#[test]
+fn failures_match_strace_through_the_raw_tracepoint() {
+    compat_with("failures", &["--exit-hook", "raw-tp"]);
+}
+
+#[test]
+fn accept_matches_strace_through_the_raw_tracepoint() {
+    compat_with("accept", &["--exit-hook", "raw-tp"]);
+}
+
+/// The per-socket state in an LRU map instead of the plain hash: the same lines.
+#[test]
+fn options_match_strace_with_the_lru_state_map() {
+    compat_with("options", &["--state-map", "lru"]);
 }
 
 /// Without -f, strace prints one process's calls with no leader; `dualstack trace` without -o

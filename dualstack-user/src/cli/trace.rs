@@ -20,6 +20,7 @@ use dualstack::{
     host::process::{descendants, task_alive, tgid_of},
     kernel::{
         loader::{ExitHook, KernelCounters, LoadOptions, Probes},
+        losses::{KernelLoss, Told},
         reader::EventReader,
         sweep::SocketSweep,
     },
@@ -107,6 +108,8 @@ struct TraceOutput {
     followed: Option<Followed>,
     /// What was last said of the kernel's counters.
     reported: KernelCounters,
+    /// The kernel's losses told so far.
+    told: Told,
 }
 
 /// Which lines get a pid leader.
@@ -137,6 +140,7 @@ impl TraceOutput {
             annotate: args.verdicts,
             followed,
             reported: KernelCounters::default(),
+            told: Told::default(),
         }
     }
 
@@ -210,23 +214,32 @@ impl TraceOutput {
         }
     }
 
-    /// Says what the kernel could not do since the last report: events dropped on a full
-    /// ring, sockets not tracked on a full state map. Called on a one-second tick while
-    /// tracing, so that drops are told while they happen, and once at the end.
+    /// Says what the kernel could not do since the last report, each loss with its reason:
+    /// events dropped on a full ring, sockets not tracked on a full state map, user memory
+    /// not read, entries not seen; in JSON also as `lost` records. Called on a one-second tick
+    /// while tracing, so that losses are told while they happen, and once at the end.
     fn report_counters(&mut self, now: KernelCounters, max_sockets: u32) {
-        let lost = now.ring_full.saturating_sub(self.reported.ring_full);
-        if lost > 0 {
+        for (loss, count) in self.told.news(&now) {
             if self.format == Format::Json {
-                write_lost(&mut self.bytes, lost, dualstack::schema::REASON_KERNEL);
+                write_lost(&mut self.bytes, count, loss.reason());
             }
-            eprintln!("dualstack: {lost} events lost: the kernel ring buffer was full (try a larger --ring-mib)");
-        }
-        let untracked = now.state_full.saturating_sub(self.reported.state_full);
-        if untracked > 0 {
-            eprintln!(
-                "dualstack: {untracked} sockets not tracked: the socket state map ({max_sockets} \
-                 entries) was full; their events say so (try a larger --max-sockets)"
-            );
+            match loss {
+                KernelLoss::RingFull => eprintln!(
+                    "dualstack: {count} events lost: the kernel ring buffer was full (try a larger --ring-mib)"
+                ),
+                KernelLoss::StateFull => eprintln!(
+                    "dualstack: {count} sockets not tracked: the socket state map ({max_sockets} \
+                     entries) was full; their events say so (try a larger --max-sockets)"
+                ),
+                KernelLoss::UserFault => eprintln!(
+                    "dualstack: {count} user buffers could not be read (bad pointers): their \
+                     calls show them as strace does"
+                ),
+                KernelLoss::NoEntry => eprintln!(
+                    "dualstack: {count} calls were under way when tracing began: their entry \
+                     time is their exit time"
+                ),
+            }
         }
         let tasks = now
             .task_ring_full

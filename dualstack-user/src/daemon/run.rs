@@ -17,6 +17,7 @@ use crate::{
     decode::{decode, task_change},
     kernel::{
         loader::{LoadOptions, Probes},
+        losses::Told,
         reader::EventReader,
         sweep::SocketSweep,
     },
@@ -82,12 +83,12 @@ struct Daemon {
     /// Turns ring records into records for the hub.
     intake: Intake,
     batch: Vec<Record>,
-    reported_drops: u64,
-    /// When kernel drops were last told: at most once a second, with the count since.
-    drops_told: std::time::Instant,
+    /// The kernel's losses told so far, and when last: at most once a second, with the
+    /// counts since.
+    losses_told: Told,
+    losses_told_at: std::time::Instant,
     /// Removes the kernel's state of sockets that died without a close.
     sweep: SocketSweep,
-    reported_state_full: u64,
 }
 
 impl Daemon {
@@ -117,7 +118,9 @@ impl Daemon {
         let mut probes = Probes::load(&options)?;
         probes.spawn_log_pump();
         let reader = EventReader::new(probes.take_events()?)?;
-        let reported_drops = probes.ring_drops()?;
+        // Losses from before the start (none: the maps are new) are not this run's news.
+        let mut losses_told = Told::default();
+        let _ = losses_told.news(&probes.counters()?);
 
         let metrics = Arc::new(Metrics::default());
         let log = match &config.log {
@@ -184,10 +187,9 @@ impl Daemon {
             alive_tx: Some(alive_tx),
             alive_rx,
             batch: Vec::with_capacity(1024),
-            reported_drops,
-            drops_told: std::time::Instant::now(),
+            losses_told,
+            losses_told_at: std::time::Instant::now(),
             sweep: SocketSweep::new(options.max_sockets),
-            reported_state_full: 0,
         })
     }
 
@@ -210,20 +212,12 @@ impl Daemon {
                 }
                 _ = tick.tick() => {
                     let counters = self.probes.counters()?;
-                    let total = counters.ring_full;
-                    if total > self.reported_drops
-                        && self.drops_told.elapsed() >= Duration::from_secs(1)
-                    {
-                        self.hub.kernel_lost(total - self.reported_drops);
-                        self.reported_drops = total;
-                        self.drops_told = std::time::Instant::now();
-                    }
-                    if counters.state_full > self.reported_state_full {
-                        warn!(
-                            "{} sockets not tracked: the socket state map was full; their events say so",
-                            counters.state_full - self.reported_state_full
-                        );
-                        self.reported_state_full = counters.state_full;
+                    // At most once a second, so that a burst of losses makes few records.
+                    if self.losses_told_at.elapsed() >= Duration::from_secs(1) {
+                        for (loss, count) in self.losses_told.news(&counters) {
+                            self.hub.kernel_lost(loss, count);
+                            self.losses_told_at = std::time::Instant::now();
+                        }
                     }
                     self.sweep.tick(&mut self.probes, &counters)?;
                 }
@@ -245,9 +239,9 @@ impl Daemon {
             self.hub.control(msg);
         }
         self.hub.publish_all(batch).await;
-        let total = self.probes.ring_drops()?;
-        if total > self.reported_drops {
-            self.hub.kernel_lost(total - self.reported_drops);
+        let counters = self.probes.counters()?;
+        for (loss, count) in self.losses_told.news(&counters) {
+            self.hub.kernel_lost(loss, count);
         }
         self.hub.close_clients();
         self.ctx = None;

@@ -4,5 +4,6 @@
 pub mod btf;
 pub mod error;
 pub mod loader;
+pub mod losses;
 pub mod reader;
 pub mod sweep;

@@ -19,13 +19,14 @@ use tokio::sync::{
 };
 
 use crate::{
+    kernel::losses::KernelLoss,
     outputs::event_log::handle::LogHandle,
     outputs::{
         metrics::{Counter, Metrics},
         selection::Selection,
     },
     pipeline::Record,
-    schema::{lost_line, REASON_EARLY, REASON_KERNEL, REASON_SLOW},
+    schema::{lost_line, REASON_EARLY, REASON_SLOW},
 };
 
 /// Events handed out between two yields to the client writers: with one thread, a long batch
@@ -52,7 +53,8 @@ pub struct ClientShared {
     /// Shared with the metrics, which show it per client.
     drops: Counter,
     owed_slow: AtomicU64,
-    owed_kernel: AtomicU64,
+    /// By [`KernelLoss`], in `KernelLoss::ALL` order.
+    owed_kernel: [AtomicU64; KernelLoss::ALL.len()],
     owed_early: AtomicU64,
     /// Wakes the writer when something is owed while its queue is idle.
     pub wake: Notify,
@@ -66,7 +68,7 @@ impl ClientShared {
             peer,
             drops: Counter::default(),
             owed_slow: AtomicU64::new(0),
-            owed_kernel: AtomicU64::new(0),
+            owed_kernel: Default::default(),
             owed_early: AtomicU64::new(0),
             wake: Notify::new(),
         }
@@ -80,17 +82,18 @@ impl ClientShared {
     /// The lost records owed to this client, each reported once (swap keeps it exact even if
     /// hub and writer ran on different threads).
     pub fn take_owed(&self) -> impl Iterator<Item = Bytes> {
-        let kernel = self.owed_kernel.swap(0, Relaxed);
+        let kernel: Vec<_> = KernelLoss::ALL
+            .iter()
+            .zip(&self.owed_kernel)
+            .map(|(loss, owed)| (owed.swap(0, Relaxed), loss.reason()))
+            .collect();
         let early = self.owed_early.swap(0, Relaxed);
         let slow = self.owed_slow.swap(0, Relaxed);
-        [
-            (kernel, REASON_KERNEL),
-            (early, REASON_EARLY),
-            (slow, REASON_SLOW),
-        ]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, reason)| Bytes::from(lost_line(n, reason)))
+        kernel
+            .into_iter()
+            .chain([(early, REASON_EARLY), (slow, REASON_SLOW)])
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, reason)| Bytes::from(lost_line(n, reason)))
     }
 }
 
@@ -243,16 +246,27 @@ impl Hub {
     }
 
     /// Tells every client, and the log, that the kernel dropped `count` events.
-    pub fn kernel_lost(&mut self, count: u64) {
-        self.metrics.kernel_drops.inc_by(count);
-        log::warn!(
-            "the kernel dropped {count} events: its ring buffer was full (try a larger --ring-mib)"
-        );
+    /// Tells what the kernel could not do (`count` of `loss`) to the metrics, the log and
+    /// every client, each as a `lost` record with the loss's reason.
+    pub fn kernel_lost(&mut self, loss: KernelLoss, count: u64) {
+        self.metrics.kernel_loss(loss, count);
+        match loss {
+            KernelLoss::RingFull => log::warn!(
+                "the kernel dropped {count} events: its ring buffer was full (try a larger --ring-mib)"
+            ),
+            KernelLoss::StateFull => log::warn!(
+                "{count} sockets not tracked: the socket state map was full; their events say so \
+                 (try a larger --max-sockets)"
+            ),
+            KernelLoss::UserFault | KernelLoss::NoEntry => {
+                log::info!("{count} kernel records incomplete: {}", loss.reason());
+            }
+        }
         if let Some(log) = &self.log {
-            log.kernel_lost(count);
+            log.kernel_lost(loss, count);
         }
         for c in &self.clients {
-            c.shared.owed_kernel.fetch_add(count, Relaxed);
+            c.shared.owed_kernel[loss as usize].fetch_add(count, Relaxed);
             c.shared.wake.notify_one();
         }
     }

@@ -10,6 +10,7 @@ use crate::{
     filter::Filter,
     model::{Call, Errno, Event, KernelSocket, KernelView, Return},
     pipeline::{holder::PortKey, Holder, HolderFinder, Pipeline, ProcessTree},
+    schema::REASON_KERNEL,
     verdict::Verdict,
 };
 
@@ -180,7 +181,7 @@ fn undecided_clients_get_every_event_and_everyone_hears_of_kernel_drops() {
     hub.publish(pipeline.record(close(2)));
     assert!(matches!(rx.try_recv(), Ok(Item::Undecided(r)) if r.event.pid == 1));
     assert!(matches!(rx.try_recv(), Ok(Item::Undecided(r)) if r.event.pid == 2));
-    hub.kernel_lost(4);
+    hub.kernel_lost(KernelLoss::RingFull, 4);
     let lost = owed(&pending);
     assert_eq!(
         (lost[0]["count"].as_u64(), lost[0]["reason"].as_str()),

@@ -29,7 +29,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::outputs::event_log::LogStats;
+use crate::{kernel::losses::KernelLoss, outputs::event_log::LogStats};
 
 /// The media type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -47,6 +47,8 @@ pub struct Metrics {
     /// One handle per syscall, in [`Syscall::ALL`] order, into the `events` family.
     events: Vec<Counter>,
     pub kernel_drops: Counter,
+    /// What the kernel could not do, by reason (see `KernelLoss`), ring drops included.
+    kernel_losses: Vec<Counter>,
     pub client_drops: Counter,
     pub clients_accepted: Counter,
     pub clients_refused: Counter,
@@ -65,6 +67,11 @@ pub struct Metrics {
     log: Arc<Mutex<LogStats>>,
     /// The clients connected now, by id.
     clients: Arc<Mutex<BTreeMap<u64, ClientSeries>>>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -111,6 +118,22 @@ impl Default for Metrics {
             reg,
             "kernel_drops",
             "Events the kernel dropped because its ring buffer was full",
+        );
+        let losses = Family::<ReasonLabel, Counter>::default();
+        let kernel_losses = KernelLoss::ALL
+            .iter()
+            .map(|l| {
+                losses
+                    .get_or_create(&ReasonLabel { reason: l.label() })
+                    .clone()
+            })
+            .collect();
+        reg.register(
+            "kernel_losses",
+            "What the kernel programs could not do, by reason: records dropped on a full ring \
+             (ring_full), sockets left untracked (state_map_full), user buffers not read \
+             (user_memory_unreadable), calls whose entry was not seen (entry_not_seen)",
+            losses,
         );
         let client_drops = counter(
             reg,
@@ -169,6 +192,7 @@ impl Default for Metrics {
             per_client,
             events: handles,
             kernel_drops,
+            kernel_losses,
             client_drops,
             clients_accepted,
             clients_refused,
@@ -279,6 +303,13 @@ impl Metrics {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+    /// Counts `count` of a kernel loss; ring drops also in `kernel_drops`.
+    pub fn kernel_loss(&self, loss: KernelLoss, count: u64) {
+        self.kernel_losses[loss as usize].inc_by(count);
+        if loss == KernelLoss::RingFull {
+            self.kernel_drops.inc_by(count);
+        }
     }
 
     /// Adds a client's series: its id, transport and peer (pid and uid, or address) as labels,

@@ -27,6 +27,13 @@ pub const SCHEMA_VERSION: u32 = 3;
 
 /// Why events were lost, as `lost` records say it.
 pub const REASON_KERNEL: &str = "kernel ring buffer full";
+/// What the kernel could not keep of calls that were still recorded: `count` sockets whose
+/// state the full socket state map refused (their events say `"tracking":"map-full"`),
+/// user buffers a call pointed to that could not be read (the events say `fault`), calls whose
+/// entry was not seen (their entry time is their exit time; a close loses its socket).
+pub const REASON_STATE_FULL: &str = "socket state map full";
+pub const REASON_USER_FAULT: &str = "user memory unreadable";
+pub const REASON_NO_ENTRY: &str = "call entry not seen";
 pub const REASON_SLOW: &str = "client too slow";
 /// Events a client wanted that its queue had no room for while the daemon still sent it
 /// everything, before its first line said what it wants.

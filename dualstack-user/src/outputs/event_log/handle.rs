@@ -23,12 +23,13 @@ use std::{
 use bytes::Bytes;
 
 use crate::{
+    kernel::losses::KernelLoss,
     outputs::{
         event_log::{self, EventLog, LogError, LogPolicy, LogStats, FLUSH_INTERVAL},
         metrics::Metrics,
     },
     pipeline::Record,
-    schema::{write_lost as lost_record, REASON_KERNEL},
+    schema::write_lost as lost_record,
 };
 
 /// Lines waiting for the log thread before the hub drops them.
@@ -129,17 +130,30 @@ enum LogMsg {
 enum Owed {
     /// Lines the hub dropped because the log queue was full.
     QueueFull,
-    /// Kernel drops whose own record found the queue full.
-    Kernel,
+    /// Kernel losses whose own record found the queue full.
+    Kernel(KernelLoss),
 }
 
 impl Owed {
-    const ALL: [Owed; 2] = [Owed::QueueFull, Owed::Kernel];
+    const ALL: [Owed; 5] = [
+        Owed::QueueFull,
+        Owed::Kernel(KernelLoss::RingFull),
+        Owed::Kernel(KernelLoss::StateFull),
+        Owed::Kernel(KernelLoss::UserFault),
+        Owed::Kernel(KernelLoss::NoEntry),
+    ];
 
     fn reason(self) -> &'static str {
         match self {
             Owed::QueueFull => REASON_QUEUE_FULL,
-            Owed::Kernel => REASON_KERNEL,
+            Owed::Kernel(loss) => loss.reason(),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Owed::QueueFull => 0,
+            Owed::Kernel(loss) => 1 + loss as usize,
         }
     }
 }
@@ -154,7 +168,7 @@ struct Shared {
 
 impl Shared {
     fn owed(&self, kind: Owed) -> &AtomicU64 {
-        &self.owed[kind as usize]
+        &self.owed[kind.index()]
     }
 }
 
@@ -222,10 +236,11 @@ impl LogHandle {
 
     /// Tells the log that the kernel dropped `count` events; with the queue full the count is
     /// kept and told later, like dropped lines.
-    pub fn kernel_lost(&self, count: u64) {
+    pub fn kernel_lost(&self, loss: KernelLoss, count: u64) {
         let Some(tx) = &self.tx else { return };
-        if !self.settle(tx) || tx.try_send(LogMsg::Lost(Owed::Kernel, count)).is_err() {
-            self.shared.owed(Owed::Kernel).fetch_add(count, Relaxed);
+        let owed = Owed::Kernel(loss);
+        if !self.settle(tx) || tx.try_send(LogMsg::Lost(owed, count)).is_err() {
+            self.shared.owed(owed).fetch_add(count, Relaxed);
         }
     }
 
@@ -433,6 +448,7 @@ mod tests {
     use std::sync::{Condvar, Mutex};
 
     use super::*;
+    use crate::schema::REASON_KERNEL;
 
     /// A sink that writes (records) only as many lines as it is allowed to, and otherwise
     /// waits, as a log on a disk that stopped answering does.
@@ -531,7 +547,7 @@ mod tests {
             log.write(line(i));
         }
         // The kernel's own record finds the queue full too.
-        log.kernel_lost(5);
+        log.kernel_lost(KernelLoss::RingFull, 5);
         sink.allow(usize::MAX);
         let kept = 10 - usize::try_from(metrics.log_queue_drops.get()).unwrap();
         sink.wait_for(kept);
