@@ -134,8 +134,3 @@ impl CloseArgs {
         CloseArgs { fd: a[0] }
     }
 }
-
-/// The descriptor argument of the calls that work on one (all but socket and socketpair).
-pub const fn fd_arg(a: &Args) -> u64 {
-    a[0]
-}

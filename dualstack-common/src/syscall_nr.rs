@@ -47,7 +47,7 @@ pub mod x86_64 {
 /// The traced syscall an x86_64 syscall number names.
 #[inline(always)]
 pub const fn x86_64_syscall(nr: u64) -> Option<Syscall> {
-    use x86_64::*;
+    use x86_64::{ACCEPT, ACCEPT4, BIND, CLOSE, CONNECT, LISTEN, SETSOCKOPT, SOCKET, SOCKETPAIR};
     Some(match nr {
         CLOSE => Syscall::Close,
         SOCKET => Syscall::Socket,
