@@ -162,17 +162,32 @@ impl Drop for SystemTracer {
     }
 }
 
-/// Whether process `pid` holds /dev/null open beyond its standard streams: dualstack opens its
-/// -o file only once its kernel programs are loaded and attached.
+/// Whether process `pid` holds /dev/null open for writing beyond its standard streams:
+/// dualstack opens its -o file only once its kernel programs are loaded and attached. (A
+/// /dev/null it inherited open for reading, as some shells and CI runners pass on, does not
+/// count.)
 fn output_open(pid: u32) -> bool {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
     };
     fds.flatten().any(|fd| {
-        fd.file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-            .is_some_and(|n| n > 2)
+        let Some(n) = fd.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        n > 2
             && std::fs::read_link(fd.path()).is_ok_and(|target| target == Path::new("/dev/null"))
+            && open_for_writing(pid, n)
     })
+}
+
+/// Whether descriptor `fd` of `pid` was opened write-only or read-write.
+fn open_for_writing(pid: u32, fd: u32) -> bool {
+    let Ok(info) = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+        return false;
+    };
+    // kernel ABI: fdinfo's "flags:" is the open flags in octal; O_ACCMODE is 0o3.
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 != 0)
 }
