@@ -1,6 +1,7 @@
 //! The user side alone, on one core: kernel records captured from a real run (a python3
 //! socket loop traced by the real probes) replayed through decode -> record -> strace text,
-//! and decode -> record -> JSON. Prints events per second and bytes per event of each.
+//! and decode -> record -> JSON. Prints the records' mean size, then events per second and
+//! bytes per event of each output.
 //!
 //! Run as root: `cargo run --release -p dualstack-user --example pipeline_bench [EVENTS]`
 //! (`cargo xtask bench` runs it).
@@ -22,6 +23,7 @@ use dualstack::{
     },
     pipeline::Pipeline,
 };
+use dualstack_common::{Syscall, TASK_EXIT, TASK_FORK};
 
 /// Socket lifecycles of the captured run: five traced calls each.
 const LOOPS: u32 = 3000;
@@ -42,18 +44,53 @@ fn main() -> anyhow::Result<()> {
     pin_to_one_core();
     let records = capture()?;
     ensure!(!records.is_empty(), "no event was captured");
-    let bytes: usize = records.iter().map(Vec::len).sum();
-    println!(
-        "captured {} kernel records ({} bytes each on average) from a python3 socket loop",
-        records.len(),
-        bytes / records.len()
-    );
+    print_record_sizes(&records);
     let strace = replay(&records, events, Output::Strace);
     let json = replay(&records, events, Output::Json);
     for (name, (rate, per_event)) in [("strace text", strace), ("JSON", json)] {
         println!("pipeline {name:<11}: {rate:>10.0} events/s, {per_event:>5.0} bytes/event");
     }
     Ok(())
+}
+
+/// The records' mean size, over all and per kind: records are sized to what each call has.
+fn print_record_sizes(records: &[Vec<u8>]) {
+    let bytes: usize = records.iter().map(Vec::len).sum();
+    println!(
+        "kernel records: {} captured from a python3 socket loop, {:.1} bytes each on average",
+        records.len(),
+        bytes as f64 / records.len() as f64
+    );
+    // (count, bytes) per kind name, in the order first seen.
+    let mut kinds: Vec<(&str, usize, usize)> = Vec::new();
+    for raw in records {
+        let name = kind_name(raw);
+        match kinds.iter_mut().find(|k| k.0 == name) {
+            Some(kind) => {
+                kind.1 += 1;
+                kind.2 += raw.len();
+            }
+            None => kinds.push((name, 1, raw.len())),
+        }
+    }
+    let by_kind: Vec<String> = kinds
+        .iter()
+        .map(|(name, count, bytes)| format!("{name} {count}×{:.0}", *bytes as f64 / *count as f64))
+        .collect();
+    println!("  by kind (count×mean bytes): {}", by_kind.join(", "));
+}
+
+/// The kind a record's first word names (kernel ABI: dualstack_common's `EventHeader::kind` and
+/// `TaskRecord::kind` both open the record).
+fn kind_name(raw: &[u8]) -> &'static str {
+    let Some(word) = raw.first_chunk::<4>() else {
+        return "short";
+    };
+    match u32::from_ne_bytes(*word) {
+        TASK_FORK => "task fork",
+        TASK_EXIT => "task exit",
+        kind => Syscall::try_from(kind).map_or("unknown", Syscall::name),
+    }
 }
 
 #[derive(Clone, Copy)]

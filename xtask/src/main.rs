@@ -33,7 +33,8 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Measure the tracer's overhead against untraced and strace runs.
+    /// Measure the tracer's overhead against untraced runs, the floor (an empty program on
+    /// its hook) and strace; its BPF run time per traced syscall (bpf_stats).
     Bench(bench::BenchArgs),
     /// Build the Debian package target/dist/dualstack_VERSION_ARCH.deb (release binary,
     /// systemd unit, /etc/default/dualstack, man pages, shell completions) and print its path.

@@ -19,7 +19,7 @@ pub enum Needs {
     /// Also build the Debian package: dpkg-shlibdeps.
     Dist,
     /// Also run the tests and benchmarks: strace, iproute2, ncat, socat, sshd, pahole, nginx,
-    /// redis-server, systemd-analyze...
+    /// redis-server, systemd-analyze, bpftool...
     All,
 }
 
@@ -46,6 +46,8 @@ const TEST_COMMANDS: &[(&str, &str)] = &[
     ("man", "man-db"),
     // The fleet tests: a real JetStream server on loopback.
     ("nats-server", "nats-server"),
+    // The bench names the programs whose bpf_stats counters it reads.
+    ("bpftool", "bpftool"),
 ];
 
 pub fn run(needs: Needs) -> Result<()> {

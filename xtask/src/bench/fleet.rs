@@ -24,7 +24,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use super::{
     process::{read_all, signal},
     socket_loop::EVENTS_PER_ITERATION,
-    stats::median_f64,
+    stats::{median_f64, rounded},
 };
 
 /// Listeners opened for the latency figure.
@@ -70,24 +70,18 @@ impl FleetResults {
     }
 
     /// The figures as a JSON object.
-    pub(super) fn json(&self) -> String {
-        let latencies: Vec<String> = self
-            .listen_to_audit_s
-            .iter()
-            .map(|s| format!("{s:.3}"))
-            .collect();
-        format!(
-            "{{ \"events\": {}, \"first_to_last_ack_s\": {:.3}, \"events_per_second\": {:.0}, \
-             \"daemon_cpu_us_per_event\": {:.2}, \"publisher_thread_cpu_us_per_event\": {:.2}, \
-             \"listen_to_audit_s\": [{}], \"listen_to_audit_median_s\": {:.3} }}",
-            self.events,
-            self.ack_seconds,
-            self.events_per_second(),
-            self.us_per_event(self.daemon_cpu_ns),
-            self.us_per_event(self.publisher_cpu_ns),
-            latencies.join(", "),
-            self.latency_median()
-        )
+    pub(super) fn json(&self) -> serde_json::Value {
+        let round3 = |s: f64| rounded(s, 3);
+        let latencies: Vec<f64> = self.listen_to_audit_s.iter().copied().map(round3).collect();
+        serde_json::json!({
+            "events": self.events,
+            "first_to_last_ack_s": round3(self.ack_seconds),
+            "events_per_second": self.events_per_second().round(),
+            "daemon_cpu_us_per_event": rounded(self.us_per_event(self.daemon_cpu_ns), 2),
+            "publisher_thread_cpu_us_per_event": rounded(self.us_per_event(self.publisher_cpu_ns), 2),
+            "listen_to_audit_s": latencies,
+            "listen_to_audit_median_s": round3(self.latency_median()),
+        })
     }
 }
 

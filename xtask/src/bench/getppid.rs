@@ -1,4 +1,4 @@
-//! getppid loop: untraced vs under a system-wide trace.
+//! getppid loop: untraced vs under the floor vs under a system-wide trace.
 
 use std::{
     fmt::Write as _,
@@ -11,6 +11,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 
 use super::{
+    floor::Floor,
     process::{read_all, run_loop, signal, tracer_complaints},
     stats::per,
     BenchArgs,
@@ -18,48 +19,86 @@ use super::{
 
 pub(super) struct GetppidResults {
     pub(super) untraced_ns: Vec<u64>,
+    pub(super) floor_ns: Vec<u64>,
     pub(super) traced_ns: Vec<u64>,
     pub(super) lost: u64,
     pub(super) undecodable: u64,
 }
 
+/// What runs beside the loop.
+#[derive(Clone, Copy)]
+enum Setting {
+    Untraced,
+    Floor,
+    SystemWide,
+}
+
+impl Setting {
+    /// In the order of the first round (it rotates).
+    const ALL: [Setting; 3] = [Setting::Untraced, Setting::Floor, Setting::SystemWide];
+
+    fn name(self) -> &'static str {
+        match self {
+            Setting::Untraced => "untraced",
+            Setting::Floor => "floor",
+            Setting::SystemWide => "system-wide",
+        }
+    }
+}
+
 pub(super) fn bench_getppid(
     args: &BenchArgs,
     dualstack: &Path,
+    bpf_floor: &Path,
     getppid_loop: &Path,
 ) -> Result<GetppidResults> {
     let m = args.getppid_iterations.to_string();
     println!(
-        "getppid loop: {} calls, {} rounds of untraced / under a system-wide `dualstack trace`",
+        "getppid loop: {} calls, {} rounds of untraced / under the floor / under a system-wide \
+         `dualstack trace`",
         args.getppid_iterations, args.rounds
     );
     let mut results = GetppidResults {
         untraced_ns: Vec::new(),
+        floor_ns: Vec::new(),
         traced_ns: Vec::new(),
         lost: 0,
         undecodable: 0,
     };
+    let run = || run_loop(Command::new(getppid_loop).arg(&m), "getppid_loop");
     for round in 0..args.rounds {
         let mut line = format!("  round {}/{}:", round + 1, args.rounds);
-        for traced in [round % 2 == 1, round % 2 == 0] {
-            let ns = if traced {
-                let tracer = SystemTracer::start(dualstack)?;
-                let ns = run_loop(Command::new(getppid_loop).arg(&m), "getppid_loop");
-                let (lost, undecodable) = tracer.stop()?;
-                results.lost += lost;
-                results.undecodable += undecodable;
-                let ns = ns?;
-                results.traced_ns.push(ns);
-                ns
-            } else {
-                let ns = run_loop(Command::new(getppid_loop).arg(&m), "getppid_loop")?;
-                results.untraced_ns.push(ns);
-                ns
+        for k in 0..Setting::ALL.len() {
+            let setting = Setting::ALL[(round + k) % Setting::ALL.len()];
+            let ns = match setting {
+                Setting::Floor => {
+                    let floor = Floor::start(bpf_floor)?;
+                    let ns = run();
+                    floor.stop()?;
+                    let ns = ns?;
+                    results.floor_ns.push(ns);
+                    ns
+                }
+                Setting::SystemWide => {
+                    let tracer = SystemTracer::start(dualstack)?;
+                    let ns = run();
+                    let (lost, undecodable) = tracer.stop()?;
+                    results.lost += lost;
+                    results.undecodable += undecodable;
+                    let ns = ns?;
+                    results.traced_ns.push(ns);
+                    ns
+                }
+                Setting::Untraced => {
+                    let ns = run()?;
+                    results.untraced_ns.push(ns);
+                    ns
+                }
             };
-            let label = if traced { "system-wide" } else { "untraced" };
             let _ = write!(
                 line,
-                " {label} {:.1} ns/call",
+                " {} {:.1} ns/call",
+                setting.name(),
                 per(ns, args.getppid_iterations)
             );
         }
@@ -162,17 +201,32 @@ impl Drop for SystemTracer {
     }
 }
 
-/// Whether process `pid` holds /dev/null open beyond its standard streams: dualstack opens its
-/// -o file only once its kernel programs are loaded and attached.
+/// Whether process `pid` holds /dev/null open for writing beyond its standard streams:
+/// dualstack opens its -o file only once its kernel programs are loaded and attached. (A
+/// /dev/null it inherited open for reading, as some shells and CI runners pass on, does not
+/// count.)
 fn output_open(pid: u32) -> bool {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
     };
     fds.flatten().any(|fd| {
-        fd.file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-            .is_some_and(|n| n > 2)
+        let Some(n) = fd.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        n > 2
             && std::fs::read_link(fd.path()).is_ok_and(|target| target == Path::new("/dev/null"))
+            && open_for_writing(pid, n)
     })
+}
+
+/// Whether descriptor `fd` of `pid` was opened write-only or read-write.
+fn open_for_writing(pid: u32, fd: u32) -> bool {
+    let Ok(info) = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+        return false;
+    };
+    // kernel ABI: fdinfo's "flags:" is the open flags in octal; O_ACCMODE is 0o3.
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+        .is_some_and(|flags| flags & 0o3 != 0)
 }

@@ -3,32 +3,44 @@
 //! Two workloads, compiled from bench/*.c into target/bench/ at bench time:
 //!
 //! * `socket_loop N`: N × `socket(AF_INET6)+setsockopt+bind([::]:0)+listen+close`, run
-//!   untraced, under `dualstack trace -o /dev/null --` and under `strace -f`, in interleaved
-//!   rounds (the order rotates each round). Each run reports its own loop time; medians of the
-//!   time per iteration are compared (strace runs fewer iterations: it is far slower). The
-//!   tracer's own CPU time (from the loop's start to its exit) per event and the events the
-//!   kernel ring buffer dropped are reported too.
-//! * `getppid_loop M`: M `getppid()` calls, untraced vs while `dualstack trace -o /dev/null`
-//!   traces the whole system in the background: the system-wide tax on unrelated syscalls.
+//!   untraced, under the floor ([`floor`]: an empty program on the exit dispatcher's hook),
+//!   under dualstack keeping nothing, under `dualstack trace -o /dev/null --` and under
+//!   `strace -f`, in interleaved rounds (the order rotates each round). Each run reports its
+//!   own loop time; medians of the time per iteration are compared (strace runs fewer
+//!   iterations: it is far slower). The tracer's own CPU time (from the loop's start to its
+//!   exit) per event and the events the kernel ring buffer dropped are reported too.
+//! * `getppid_loop M`: M `getppid()` calls, untraced vs under the floor vs while `dualstack
+//!   trace -o /dev/null` traces the whole system in the background: the system-wide tax on
+//!   unrelated syscalls, and how far above the floor's it is.
+//! * BPF run time ([`bpf_stats`]): the kernel's bpf_stats counters of the floor's and the
+//!   tracer's programs over one socket loop each, per program and per traced syscall, for
+//!   the tp_btf and raw_tp exit hooks and the hash and LRU state maps.
 //! * the user side alone ([`pipeline`]): kernel records of a real run replayed through decode
-//!   -> record -> strace text and -> JSON on one core, in events per second.
+//!   -> record -> strace text and -> JSON on one core, in events per second; and the mean
+//!   size of those records (the ring buffer's bytes per event).
 //! * the fleet ([`fleet`]): a daemon publishing `socket_loop`'s events to a local JetStream, in
 //!   events per second acknowledged and daemon CPU per event; and how long a new listener takes
 //!   to reach `dualstack audit`. `--only fleet` runs this part alone.
 //!
 //! The machines are shared and noisy, so only ratios measured in the same run mean much.
 //!
-//! One file per part: [`socket_loop`] and [`getppid`] are the two measurements, [`process`]
-//! runs and reaps their programs, [`stats`] and [`report`] turn their times into the summary
-//! and `target/bench/results.json`.
+//! One file per part: [`socket_loop`], [`getppid`] and [`bpf_stats`] are the measurements,
+//! [`process`] and [`floor`] run and reap their programs, [`bpf_progs`] reads the kernel's
+//! counters, [`stats`], [`report`], [`bpf_report`] and [`summary`] turn the figures into the
+//! tables and `target/bench/results.json`.
 
+mod bpf_progs;
+mod bpf_report;
+mod bpf_stats;
 mod fleet;
+mod floor;
 mod getppid;
 mod pipeline;
 mod process;
 mod report;
 mod socket_loop;
 mod stats;
+mod summary;
 
 use std::{
     path::{Path, PathBuf},
@@ -39,7 +51,10 @@ use std::{
 use anyhow::{bail, ensure, Context as _, Result};
 use clap::{Args, ValueEnum};
 
-use self::{getppid::bench_getppid, report::Report, socket_loop::bench_socket_loop};
+use self::{
+    bpf_stats::bench_bpf_stats, getppid::bench_getppid, report::Report,
+    socket_loop::bench_socket_loop,
+};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -99,9 +114,12 @@ pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
     let overhead = if args.only == Some(Part::Fleet) {
         None
     } else {
+        let bpf_floor = floor::build_floor()?;
         Some((
-            bench_socket_loop(args, dualstack, &socket_loop)?,
-            bench_getppid(args, dualstack, &getppid_loop)?,
+            bench_socket_loop(args, dualstack, &bpf_floor, &socket_loop)?,
+            bench_getppid(args, dualstack, &bpf_floor, &getppid_loop)?,
+            bench_bpf_stats(args.iterations, dualstack, &bpf_floor, &socket_loop)?,
+            pipeline::bench_pipeline()?,
         ))
     };
     let fleet = if args.only == Some(Part::Overhead) {
@@ -115,17 +133,17 @@ pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
 
-    let json = if let Some((socket, getppid)) = overhead {
+    let json = if let Some((socket, getppid, bpf, pipeline)) = overhead {
         let report = Report {
             args,
             socket,
             getppid,
+            bpf,
+            pipeline,
             fleet,
             seconds,
         };
         report.print();
-        println!("\nuser side alone (one core, replayed):");
-        print!("{}", pipeline::bench_pipeline()?);
         if let Some(fleet) = &report.fleet {
             println!();
             fleet.print();
@@ -135,13 +153,12 @@ pub fn run(args: &BenchArgs, dualstack: &Path) -> Result<()> {
         let fleet = fleet.context("no part was run")?;
         println!();
         fleet.print();
-        format!(
-            "{{\n  \"fleet\": {},\n  \"seconds\": {seconds:.1}\n}}\n",
-            fleet.json()
-        )
+        serde_json::json!({ "fleet": fleet.json(), "seconds": stats::rounded(seconds, 1) })
     };
     let json_path = out_dir.join("results.json");
-    std::fs::write(&json_path, json)
+    let mut text = serde_json::to_string_pretty(&json)?;
+    text.push('\n');
+    std::fs::write(&json_path, text)
         .with_context(|| format!("cannot write {}", json_path.display()))?;
     println!("results: {}", json_path.display());
     Ok(())

@@ -4,7 +4,7 @@
 
 use std::{
     os::unix::process::ExitStatusExt as _,
-    process::{Command, ExitStatus, Stdio},
+    process::{Child, Command, ExitStatus, Stdio},
 };
 
 use anyhow::{bail, ensure, Context as _, Result};
@@ -142,4 +142,16 @@ pub(super) fn signal(pid: u32, sig: libc::c_int) -> Result<()> {
         return Err(std::io::Error::last_os_error()).with_context(|| format!("kill({pid}, {sig})"));
     }
     Ok(())
+}
+
+/// A child killed and reaped if an error leaves it behind.
+pub(super) struct KillOnDrop(pub(super) Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Socket loop: untraced vs dualstack vs strace vs dualstack keeping nothing.
+//! Socket loop: untraced vs the floor vs dualstack keeping nothing vs dualstack vs strace.
 
 use std::{
     fmt::Write as _,
@@ -11,6 +11,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 
 use super::{
+    floor::Floor,
     process::{
         field_u64, parse_result, process_cpu_ns, read_all, run_loop, tracer_complaints, wait4,
     },
@@ -26,27 +27,32 @@ const STRACE_SYSCALLS: &str =
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Variant {
     Untraced,
+    /// An empty program on the exit dispatcher's hook ([`super::floor`]), the loop untraced:
+    /// the floor under any tracer of this design.
+    Floor,
+    /// dualstack attached but keeping nothing (a --comm that matches no task): its programs'
+    /// early exits, above the floor.
+    ProbesOnly,
     Dualstack,
     Strace,
-    /// dualstack attached but keeping nothing (a --comm that matches no task): the cost of the
-    /// syscall tracepoints and program runs alone, the floor under any tracer of this design.
-    ProbesOnly,
 }
 
 impl Variant {
-    pub(super) const ALL: [Variant; 4] = [
+    pub(super) const ALL: [Variant; 5] = [
         Variant::Untraced,
+        Variant::Floor,
+        Variant::ProbesOnly,
         Variant::Dualstack,
         Variant::Strace,
-        Variant::ProbesOnly,
     ];
 
     pub(super) fn name(self) -> &'static str {
         match self {
             Variant::Untraced => "untraced",
+            Variant::Floor => "floor",
+            Variant::ProbesOnly => "probes-only",
             Variant::Dualstack => "dualstack",
             Variant::Strace => "strace",
-            Variant::ProbesOnly => "probes-only",
         }
     }
 }
@@ -62,15 +68,16 @@ pub(super) struct TracerRun {
 
 pub(super) struct SocketResults {
     /// Iterations per run, per variant.
-    pub(super) iterations: [u64; 4],
+    pub(super) iterations: [u64; Variant::ALL.len()],
     /// Loop times (ns) per variant, in round order.
-    pub(super) loop_ns: [Vec<u64>; 4],
+    pub(super) loop_ns: [Vec<u64>; Variant::ALL.len()],
     pub(super) tracer: Vec<TracerRun>,
 }
 
 pub(super) fn bench_socket_loop(
     args: &BenchArgs,
     dualstack: &Path,
+    bpf_floor: &Path,
     socket_loop: &Path,
 ) -> Result<SocketResults> {
     let strace_iterations = args
@@ -80,17 +87,20 @@ pub(super) fn bench_socket_loop(
     let strace_n = strace_iterations.to_string();
     println!(
         "socket loop: {} iterations ({strace_iterations} under strace) × {EVENTS_PER_ITERATION} syscalls, \
-         {} rounds of untraced / dualstack / strace / probes-only",
-        args.iterations, args.rounds
+         {} rounds of {}",
+        args.iterations,
+        args.rounds,
+        Variant::ALL.map(Variant::name).join(" / ")
     );
     let mut results = SocketResults {
-        iterations: [
-            args.iterations,
-            args.iterations,
-            strace_iterations,
-            args.iterations,
-        ],
-        loop_ns: [Vec::new(), Vec::new(), Vec::new(), Vec::new()],
+        iterations: Variant::ALL.map(|v| {
+            if v == Variant::Strace {
+                strace_iterations
+            } else {
+                args.iterations
+            }
+        }),
+        loop_ns: Default::default(),
         tracer: Vec::new(),
     };
     for round in 0..args.rounds {
@@ -99,6 +109,12 @@ pub(super) fn bench_socket_loop(
             let variant = Variant::ALL[(round + k) % Variant::ALL.len()];
             let ns = match variant {
                 Variant::Untraced => run_loop(Command::new(socket_loop).arg(&n), "socket_loop")?,
+                Variant::Floor => {
+                    let floor = Floor::start(bpf_floor)?;
+                    let ns = run_loop(Command::new(socket_loop).arg(&n), "socket_loop")?;
+                    floor.stop()?;
+                    ns
+                }
                 Variant::Strace => run_loop(
                     Command::new("strace")
                         .args(["-f", "-qq", "-o", "/dev/null", "-e", STRACE_SYSCALLS])

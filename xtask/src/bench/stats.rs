@@ -42,3 +42,22 @@ pub(super) fn min_max(values: &[u64]) -> (u64, u64) {
         values.iter().copied().max().unwrap_or(0),
     )
 }
+
+/// The median over rounds of (`values` / `base`) - (`other` / `base`), all three measured in
+/// the same round, all `count` calls long: how far apart two settings are, in units of the
+/// untraced time.
+pub(super) fn paired_ratio_difference(values: &[u64], other: &[u64], base: &[u64]) -> f64 {
+    let mut differences: Vec<f64> = values
+        .iter()
+        .zip(other)
+        .zip(base)
+        .map(|((&v, &o), &b)| (v as f64 - o as f64) / b as f64)
+        .collect();
+    median_f64(&mut differences)
+}
+
+/// `value` rounded to `decimals` places, for figures written to JSON.
+pub(super) fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
