@@ -562,10 +562,14 @@ pub struct TraceConfig {
     /// Non-zero: keep socket state in the LRU map (`SOCKETS_LRU`) instead of the plain hash
     /// (`SOCKETS`); the bench compares the two.
     pub state_lru: u32,
+    /// Non-zero: the programs walk from the current task to its descriptor table with direct
+    /// loads through BTF pointers (bpf_get_current_task_btf) instead of a helper call per
+    /// field. Set with the tp_btf exit hook, whose kernels have BTF.
+    pub direct_task: u32,
     pub comm: [u8; COMM_LEN],
     pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 160);
+const _: () = assert!(size_of::<TraceConfig>() == 164);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {
@@ -581,6 +585,7 @@ impl TraceConfig {
         every_close: 0,
         task_events: 0,
         state_lru: 0,
+        direct_task: 0,
         comm: [0; COMM_LEN],
         offsets: KernelOffsets::UNKNOWN,
     };

@@ -25,19 +25,24 @@ fn field<T>(base: u64, offset: u64) -> Option<T> {
     unsafe { bpf_probe_read_kernel((base + offset) as *const T) }.ok()
 }
 
-/// Bytes of a struct read in one helper call when several fields sit close together: each
-/// `bpf_probe_read_kernel` costs tens of nanoseconds, the dominant cost of a traced call.
-const BLOCK: usize = 32;
+/// Bytes of the descriptor table and the `struct socket` read in one helper call each: every
+/// `bpf_probe_read_kernel` costs some 25-40 ns here, the dominant cost of a traced call.
+pub const SMALL: usize = 32;
+/// Bytes of `struct sock` read in one call: from `skc_rcv_saddr` to past `skc_v6_rcv_saddr`
+/// (84 bytes on 6.x kernels); a field outside it is read on its own.
+const SOCK_COMMON: usize = 96;
 
-/// A run of `BLOCK` bytes of a kernel struct, starting at byte `start` of it. One buffer is
-/// reused for each struct in turn, to keep the stack small.
-pub struct Block {
+/// A run of `8 * W` bytes of a kernel struct, starting at byte `start` of it. One buffer is
+/// reused for each small struct in turn, to keep the stack small.
+pub struct Block<const W: usize = { SMALL / 8 }> {
     start: u32,
     /// Written by the helper before any read (it zeroes them when it fails).
-    words: MaybeUninit<[u64; BLOCK / 8]>,
+    words: MaybeUninit<[u64; W]>,
 }
 
-impl Block {
+impl<const W: usize> Block<W> {
+    const N: usize = 8 * W;
+
     pub const fn new() -> Self {
         Block {
             start: 0,
@@ -57,9 +62,9 @@ impl Block {
         }
         self.start = start;
         let src = (base + u64::from(start)) as *const core::ffi::c_void;
-        // SAFETY: `words` holds BLOCK bytes; the helper checks the kernel address.
+        // SAFETY: `words` holds N bytes; the helper checks the kernel address.
         let ret = unsafe {
-            gen::bpf_probe_read_kernel(self.words.as_mut_ptr().cast(), BLOCK as u32, src)
+            gen::bpf_probe_read_kernel(self.words.as_mut_ptr().cast(), Self::N as u32, src)
         };
         (ret == 0).then_some(())
     }
@@ -69,7 +74,7 @@ impl Block {
     #[inline(always)]
     fn get<T: Copy>(&self, base: u64, offset: u32) -> Option<T> {
         let at = offset.wrapping_sub(self.start) as usize;
-        if at + core::mem::size_of::<T>() <= BLOCK {
+        if at + core::mem::size_of::<T>() <= Self::N {
             // SAFETY: the bytes lie inside the block; read_unaligned makes no alignment claim.
             Some(unsafe {
                 self.words
@@ -101,19 +106,43 @@ pub struct SocketRef {
     pub sock_type: u16,
 }
 
-/// The `struct file` and `struct socket` behind the current task's `fd`, if it is a socket.
+/// The current task's descriptor table: its size and its array of `struct file` pointers.
 #[inline(always)]
-pub fn socket_of_fd(o: &KernelOffsets, fd: u64, block: &mut Block) -> Option<SocketRef> {
+fn fd_table(o: &KernelOffsets, block: &mut Block) -> Option<(u32, u64)> {
+    if config().direct_task != 0 {
+        // SAFETY: bpf_get_current_task_btf returns a BTF pointer to the current task: the
+        // verifier checks each load against the kernel's struct layout (the offsets are
+        // constants from the frozen CONFIG) and guards it against faults.
+        unsafe {
+            let task = gen::bpf_get_current_task_btf().cast::<u8>();
+            let files = task.add(o.task_files as usize).cast::<*const u8>().read_volatile();
+            if files.is_null() {
+                return None;
+            }
+            let fdt = files.add(o.files_fdt as usize).cast::<*const u8>().read_volatile();
+            if fdt.is_null() {
+                return None;
+            }
+            let max_fds = fdt.add(o.fdt_max_fds as usize).cast::<u32>().read_volatile();
+            let fd_array = fdt.add(o.fdt_fd as usize).cast::<u64>().read_volatile();
+            return Some((max_fds, fd_array));
+        }
+    }
     // SAFETY: bpf_get_current_task returns the current task_struct's address.
     let task = unsafe { bpf_get_current_task() };
     let files: u64 = field(task, o.task_files.into())?;
     let fdt: u64 = field(files, o.files_fdt.into())?;
     block.load(fdt, &[o.fdt_max_fds, o.fdt_fd])?;
-    let max_fds: u32 = block.get(fdt, o.fdt_max_fds)?;
+    Some((block.get(fdt, o.fdt_max_fds)?, block.get(fdt, o.fdt_fd)?))
+}
+
+/// The `struct file` and `struct socket` behind the current task's `fd`, if it is a socket.
+#[inline(always)]
+pub fn socket_of_fd(o: &KernelOffsets, fd: u64, block: &mut Block) -> Option<SocketRef> {
+    let (max_fds, fd_array) = fd_table(o, block)?;
     if fd >= u64::from(max_fds) {
         return None;
     }
-    let fd_array: u64 = block.get(fdt, o.fdt_fd)?;
     let file: u64 = field(fd_array, fd * 8)?;
     let socket: u64 = field(file, o.file_private_data.into())?;
     // Only a socket's file has private_data pointing back at it: this rejects other files
@@ -167,7 +196,7 @@ pub fn read_kernel_sock(fd: i64, out: &mut KernelSock) -> Option<u64> {
 
 #[inline(always)]
 fn read(o: &KernelOffsets, fd: u64, out: &mut KernelSock) -> Option<u64> {
-    let mut block = Block::new();
+    let mut block = Block::<{ SMALL / 8 }>::new();
     let SocketRef {
         file,
         socket,
@@ -176,7 +205,8 @@ fn read(o: &KernelOffsets, fd: u64, out: &mut KernelSock) -> Option<u64> {
     } = socket_of_fd(o, fd, &mut block)?;
     out.sock_type = sock_type;
     out.ino = socket_ino(o, socket)?;
-    block.load(
+    let mut common = Block::<{ SOCK_COMMON / 8 }>::new();
+    common.load(
         sk,
         &[
             o.skc_family,
@@ -184,16 +214,18 @@ fn read(o: &KernelOffsets, fd: u64, out: &mut KernelSock) -> Option<u64> {
             o.skc_num,
             o.skc_rcv_saddr,
             o.skc_ipv6only_byte,
+            o.skc_net,
+            o.skc_v6_rcv_saddr,
         ],
     )?;
-    out.family = block.get(sk, o.skc_family)?;
-    out.state = block.get(sk, o.skc_state)?;
-    out.port = block.get(sk, o.skc_num)?;
-    out.v4 = block.get(sk, o.skc_rcv_saddr)?;
-    let bits: u8 = block.get(sk, o.skc_ipv6only_byte)?;
+    out.family = common.get(sk, o.skc_family)?;
+    out.state = common.get(sk, o.skc_state)?;
+    out.port = common.get(sk, o.skc_num)?;
+    out.v4 = common.get(sk, o.skc_rcv_saddr)?;
+    let bits: u8 = common.get(sk, o.skc_ipv6only_byte)?;
     out.ipv6only = (bits >> (o.skc_ipv6only_bit & 7)) & 1;
-    out.v6 = field(sk, o.skc_v6_rcv_saddr.into())?;
-    let net: u64 = field(sk, o.skc_net.into())?;
+    out.v6 = common.get(sk, o.skc_v6_rcv_saddr)?;
+    let net: u64 = common.get(sk, o.skc_net)?;
     out.netns = field(net, o.net_ns_inum.into())?;
     out.netns_bindv6only = field(net, o.net_bindv6only.into())?;
     Some(file)

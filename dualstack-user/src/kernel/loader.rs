@@ -112,6 +112,8 @@ impl Probes {
         config.tracer_tgid = std::process::id();
         config.offsets = kernel_offsets(options.btf.as_deref());
         read_tracepoint_offsets(&mut config)?;
+        let exit_hook = resolve_exit_hook(options.exit_hook);
+        config.direct_task = u32::from(exit_hook == ExitHook::TpBtf && config.offsets.valid != 0);
         // The state map not in use keeps one entry.
         let (hash, lru) = if config.state_lru == 0 {
             (options.max_sockets, 1)
@@ -128,7 +130,7 @@ impl Probes {
         for (program, category, name) in TRACEPOINTS {
             attach(&mut ebpf, program, category, name)?;
         }
-        let exit_hook = attach_exit(&mut ebpf, options.exit_hook)?;
+        attach_exit(&mut ebpf, exit_hook)?;
         debug!("exit dispatcher attached as {exit_hook:?}");
         let log = match aya_log::EbpfLogger::init(&mut ebpf) {
             Ok(log) => Some(log),
@@ -415,14 +417,18 @@ fn attach(ebpf: &mut Ebpf, program: &str, category: &str, name: &str) -> Result<
     Ok(())
 }
 
-/// Attaches the exit dispatcher: `tp_btf/sys_exit` when the kernel has BTF (or when asked),
-/// else the raw tracepoint.
-fn attach_exit(ebpf: &mut Ebpf, hook: ExitHook) -> Result<ExitHook> {
-    let hook = match hook {
+/// The exit hook to use: `tp_btf/sys_exit` when the kernel has BTF (or when asked), else the
+/// raw tracepoint.
+fn resolve_exit_hook(hook: ExitHook) -> ExitHook {
+    match hook {
         ExitHook::Auto if Path::new(KERNEL_BTF).exists() => ExitHook::TpBtf,
         ExitHook::Auto => ExitHook::RawTp,
         chosen => chosen,
-    };
+    }
+}
+
+/// Attaches the exit dispatcher as `hook` (resolved).
+fn attach_exit(ebpf: &mut Ebpf, hook: ExitHook) -> Result<()> {
     let failed = |program: &str| {
         let program = program.to_owned();
         move |source| Error::Program {
@@ -448,7 +454,7 @@ fn attach_exit(ebpf: &mut Ebpf, hook: ExitHook) -> Result<ExitHook> {
         prog.load().map_err(failed("sys_exit_raw"))?;
         prog.attach("sys_exit").map_err(failed("sys_exit_raw"))?;
     }
-    Ok(hook)
+    Ok(())
 }
 
 /// Maps an aya error to [`Error::Permission`] when the kernel said EPERM/EACCES.
