@@ -118,43 +118,27 @@ fn on_exit(kind: Syscall, args: &Args, ret: i64) {
     }
     let mut slot = MaybeUninit::uninit();
     let call = Call::init(&mut slot, kind, pid_tgid, args, ret);
-    match kind {
-        Syscall::Socket => {
-            let flags = socket(call);
-            finish::<{ Syscall::Socket as u32 }>(call, flags);
-        }
-        Syscall::Socketpair => {
-            let flags = socketpair(call);
-            finish::<{ Syscall::Socketpair as u32 }>(call, flags);
-        }
-        Syscall::Setsockopt => {
-            let flags = setsockopt(call);
-            finish::<{ Syscall::Setsockopt as u32 }>(call, flags);
-        }
-        Syscall::Bind => {
-            let flags = bind(call);
-            finish::<{ Syscall::Bind as u32 }>(call, flags);
-        }
-        Syscall::Listen => {
-            let flags = listen(call);
-            finish::<{ Syscall::Listen as u32 }>(call, flags);
-        }
-        Syscall::Connect => {
-            let flags = connect(call);
-            finish::<{ Syscall::Connect as u32 }>(call, flags);
-        }
-        Syscall::Accept => {
-            let flags = accept(call);
-            finish::<{ Syscall::Accept as u32 }>(call, flags);
-        }
-        Syscall::Accept4 => {
-            let flags = accept(call);
-            finish::<{ Syscall::Accept4 as u32 }>(call, flags);
-        }
-        Syscall::Close => {
-            let flags = close(call);
-            finish::<{ Syscall::Close as u32 }>(call, flags);
-        }
+    // Each kind runs its handler, then writes a record of its own layout (see `emit`).
+    macro_rules! run {
+        ($($kind:ident => $handler:ident),* $(,)?) => {
+            match kind {
+                $(Syscall::$kind => {
+                    let flags = $handler(call);
+                    finish::<{ Syscall::$kind as u32 }>(call, flags);
+                })*
+            }
+        };
+    }
+    run! {
+        Socket => socket,
+        Socketpair => socketpair,
+        Setsockopt => setsockopt,
+        Bind => bind,
+        Listen => listen,
+        Connect => connect,
+        Accept => accept,
+        Accept4 => accept,
+        Close => close,
     }
 }
 

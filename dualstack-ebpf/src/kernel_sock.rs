@@ -115,15 +115,24 @@ fn fd_table(o: &KernelOffsets, block: &mut Block) -> Option<(u32, u64)> {
         // constants from the frozen CONFIG) and guards it against faults.
         unsafe {
             let task = gen::bpf_get_current_task_btf().cast::<u8>();
-            let files = task.add(o.task_files as usize).cast::<*const u8>().read_volatile();
+            let files = task
+                .add(o.task_files as usize)
+                .cast::<*const u8>()
+                .read_volatile();
             if files.is_null() {
                 return None;
             }
-            let fdt = files.add(o.files_fdt as usize).cast::<*const u8>().read_volatile();
+            let fdt = files
+                .add(o.files_fdt as usize)
+                .cast::<*const u8>()
+                .read_volatile();
             if fdt.is_null() {
                 return None;
             }
-            let max_fds = fdt.add(o.fdt_max_fds as usize).cast::<u32>().read_volatile();
+            let max_fds = fdt
+                .add(o.fdt_max_fds as usize)
+                .cast::<u32>()
+                .read_volatile();
             let fd_array = fdt.add(o.fdt_fd as usize).cast::<u64>().read_volatile();
             return Some((max_fds, fd_array));
         }

@@ -3,9 +3,8 @@
 use dualstack_common::{args::SetsockoptArgs, ReadStatus, SockState, V6OnlySource, IFNAME_LEN};
 
 use crate::{
-    kernel_sock::read_kernel_sock,
     record::{Call, STACK_USER},
-    state::{key_of, load_for_record, store_changed},
+    state::{for_change, store_changed},
     user_memory::read_user,
 };
 
@@ -29,16 +28,9 @@ const OPTVAL_MAX: usize = 64;
 pub fn exit_setsockopt(call: &mut Call) {
     let args = SetsockoptArgs::of(&call.args);
     read_user(&mut call.user, args.optval, args.optlen, OPTVAL_MAX);
-    read_kernel_sock(args.fd as i32 as i64, &mut call.kernel);
-    let Some(key) = key_of(&call.kernel, call.tgid(), args.fd) else {
+    let Some((key, existed)) = for_change(call, args.fd) else {
         return;
     };
-    let existed = load_for_record(call, &key);
-    if call.ret != 0 {
-        // A failed call changes nothing, and gives no state to a descriptor that may not
-        // even be a socket.
-        return;
-    }
     let (level, optname) = (args.level, args.optname);
     if call.user.status == ReadStatus::Ok as u16 {
         let (value, len) = (&call.user.bytes, call.user.len);

@@ -5,7 +5,7 @@
 use dualstack_common::{counter, KernelSock, SockKey, SockState, KSOCK_NO_BTF, KSOCK_READ};
 
 use crate::{
-    kernel_sock::{offsets, socket_ino, socket_of_fd, Block},
+    kernel_sock::{offsets, read_kernel_sock, socket_ino, socket_of_fd, Block},
     maps::{config, count, SOCKETS, SOCKETS_LRU},
     record::Call,
     words::copy,
@@ -120,6 +120,18 @@ pub fn store_new(call: &mut Call, key: &SockKey, state: &SockState) {
             let _ = insert(key, state, BPF_ANY);
         }
     }
+}
+
+/// For a call that may change the state of the socket behind `fd`: reads the kernel's view
+/// of it, and loads its state into the record. Returns the state's key, and whether there was
+/// one, when the call succeeded (a failed call changes nothing, and gives no state to a
+/// descriptor that may not even be a socket).
+#[inline(always)]
+pub fn for_change(call: &mut Call, fd: u64) -> Option<(SockKey, bool)> {
+    read_kernel_sock(fd as i32 as i64, &mut call.kernel);
+    let key = key_of(&call.kernel, call.tgid(), fd)?;
+    let existed = load_for_record(call, &key);
+    (call.ret == 0).then_some((key, existed))
 }
 
 /// Stores the call's own state (`call.sock`) for a new socket, and sends it with the record.
