@@ -32,18 +32,27 @@ pub fn exit_setsockopt(call: &mut Call) {
         return;
     };
     let (level, optname) = (args.level, args.optname);
-    if call.user.status == ReadStatus::Ok as u16 {
+    let kept = if call.user.status == ReadStatus::Ok as u16 {
         let (value, len) = (&call.user.bytes, call.user.len);
-        record_option(&mut call.sock, level, optname, value, len);
+        record_option(&mut call.sock, level, optname, value, len)
     } else if args.optval == 0 && (level, optname) == (SOL_IPV6, IPV6_V6ONLY) {
         // kernel ABI: net/ipv6/ipv6_sockglue.c do_ipv6_setsockopt takes a NULL optval as 0.
         call.sock.v6only = 0;
         call.sock.v6only_source = V6OnlySource::Setsockopt as u8;
+        true
+    } else {
+        false
+    };
+    if existed && !kept {
+        // Nothing the state keeps changed (TCP_NODELAY, SO_KEEPALIVE...): no map write.
+        call.send_state();
+    } else {
+        store_changed(call, &key, existed);
     }
-    store_changed(call, &key, existed);
 }
 
-/// Notes a successfully set option in the socket's state.
+/// Notes a successfully set option in the socket's state; false when the state does not keep
+/// that option (or its value was too short to read).
 #[inline(always)]
 fn record_option(
     state: &mut SockState,
@@ -51,7 +60,7 @@ fn record_option(
     optname: u64,
     value: &[u8; STACK_USER],
     len: u32,
-) {
+) -> bool {
     if level == SOL_SOCKET && optname == SO_BINDTODEVICE {
         // The first IFNAME_LEN bytes, NUL-padded past what was read (the copy starts zeroed).
         // Four u32 moves: a byte loop would become a memmove call.
@@ -63,10 +72,10 @@ fn record_option(
             unsafe { dst.add(i).write_volatile(src.add(i).read_unaligned()) };
         }
         let _ = len;
-        return;
+        return true;
     }
     if len < 4 {
-        return;
+        return false;
     }
     let on = u8::from(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]) != 0);
     match (level, optname) {
@@ -78,6 +87,7 @@ fn record_option(
             state.v6only = on;
             state.v6only_source = V6OnlySource::Setsockopt as u8;
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
