@@ -94,7 +94,8 @@ fn kernel_offsets(btf: Option<&Path>) -> KernelOffsets {
 /// The loaded, attached programs.
 pub struct Probes {
     ebpf: Ebpf,
-    exit_hook: ExitHook,
+    /// The per-socket state map in use: `SOCKETS` (hash) or `SOCKETS_LRU`.
+    state_map: &'static str,
     log: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
 }
 
@@ -139,16 +140,16 @@ impl Probes {
                 None
             }
         };
+        let state_map = if config.state_lru == 0 {
+            "SOCKETS"
+        } else {
+            "SOCKETS_LRU"
+        };
         Ok(Probes {
             ebpf,
-            exit_hook,
+            state_map,
             log,
         })
-    }
-
-    /// How the exit dispatcher was attached: [`ExitHook::TpBtf`] or [`ExitHook::RawTp`].
-    pub fn exit_hook(&self) -> ExitHook {
-        self.exit_hook
     }
 
     /// Forwards the kernel programs' rare diagnostics (aya-log) to this process's logger, from a
@@ -250,11 +251,6 @@ impl Probes {
         }
     }
 
-    /// Events the kernel could not write because the ring buffer was full, summed over CPUs.
-    pub fn ring_drops(&self) -> Result<u64> {
-        self.counter(counter::RING_FULL)
-    }
-
     /// The kernel's counters, summed over CPUs.
     pub fn counters(&self) -> Result<KernelCounters> {
         Ok(KernelCounters {
@@ -296,15 +292,11 @@ impl Probes {
         Ok(keys.iter().filter(|k| sockets.remove(k).is_ok()).count() as u64)
     }
 
+    /// The state map in use (aya's HashMap reads an LRU map too).
     fn sockets(&mut self) -> Result<HashMap<&mut MapData, SockKey, SockState>> {
-        let map = self
-            .ebpf
-            .map_mut("SOCKETS")
-            .ok_or(Error::MissingMap("SOCKETS"))?;
-        HashMap::try_from(map).map_err(|source| Error::Map {
-            name: "SOCKETS",
-            source,
-        })
+        let name = self.state_map;
+        let map = self.ebpf.map_mut(name).ok_or(Error::MissingMap(name))?;
+        HashMap::try_from(map).map_err(|source| Error::Map { name, source })
     }
 }
 
