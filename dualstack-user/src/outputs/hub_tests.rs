@@ -190,6 +190,44 @@ fn undecided_clients_get_every_event_and_everyone_hears_of_kernel_drops() {
     assert_eq!(metrics.kernel_drops.get(), 4);
 }
 
+/// Each kernel loss reaches every client under its own reason and its own metric; only ring
+/// drops count as dropped events.
+#[test]
+fn each_kernel_loss_is_told_under_its_reason() {
+    let (mut hub, metrics, _pipeline) = hub();
+    let (pending, _rx) = client(&mut hub, 1, 10, None);
+    hub.kernel_lost(KernelLoss::StateFull, 2);
+    hub.kernel_lost(KernelLoss::UserFault, 3);
+    hub.kernel_lost(KernelLoss::NoEntry, 1);
+    let lost: Vec<_> = owed(&pending)
+        .iter()
+        .map(|l| {
+            (
+                l["count"].as_u64().unwrap(),
+                l["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lost,
+        [
+            (2, "socket state map full".to_owned()),
+            (3, "user memory unreadable".to_owned()),
+            (1, "call entry not seen".to_owned()),
+        ]
+    );
+    assert_eq!(metrics.kernel_drops.get(), 0);
+    let text = metrics.render(false);
+    for line in [
+        "dualstack_kernel_losses_total{reason=\"ring_full\"} 0",
+        "dualstack_kernel_losses_total{reason=\"state_map_full\"} 2",
+        "dualstack_kernel_losses_total{reason=\"user_memory_unreadable\"} 3",
+        "dualstack_kernel_losses_total{reason=\"entry_not_seen\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} not in:\n{text}");
+    }
+}
+
 #[test]
 fn events_lost_before_the_filter_is_known_count_only_if_the_filter_wants_them() {
     let (mut hub, metrics, mut pipeline) = hub();
