@@ -10,6 +10,8 @@ use dualstack::daemon::{
     config::{self, DaemonOptions},
 };
 
+use crate::cli::kernel_args::KernelArgs;
+
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
     #[command(flatten)]
@@ -72,15 +74,8 @@ pub struct DaemonFlags {
     /// Do not write the event log.
     #[arg(long)]
     pub no_log: bool,
-    /// Kernel BTF to resolve struct offsets from, or `none`.
-    #[arg(long, value_name = "PATH|none", default_value = dualstack::kernel::loader::KERNEL_BTF)]
-    pub btf: String,
-    /// Size of the kernel's event ring buffer, in MiB (a power of two).
-    #[arg(long, default_value_t = 16)]
-    pub ring_mib: u32,
-    /// Sockets whose state (family, options, bound address) the kernel keeps at once.
-    #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
-    pub max_sockets: u32,
+    #[command(flatten)]
+    pub kernel: KernelArgs,
     /// Publish the event log to NATS JetStream at URL[,URL...] (stream DUALSTACK_EVENTS,
     /// subjects dualstack.HOST.events.SYSCALL), from where it last stopped; needs the log.
     #[arg(long, value_name = "URL[,URL...]")]
@@ -135,9 +130,11 @@ impl From<DaemonFlags> for DaemonOptions {
             log_max_age: f.log_max_age,
             log_keep: f.log_keep,
             no_log: f.no_log,
-            btf: f.btf,
-            ring_mib: f.ring_mib,
-            max_sockets: f.max_sockets,
+            exit_hook: f.kernel.exit_hook(),
+            state_map: f.kernel.state_map(),
+            btf: f.kernel.btf,
+            ring_mib: f.kernel.ring_mib,
+            max_sockets: f.kernel.max_sockets,
             nats: f.nats,
             nats_token_file: f.nats_token_file,
             nats_creds: f.nats_creds,

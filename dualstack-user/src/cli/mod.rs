@@ -8,6 +8,7 @@ pub mod export;
 pub mod filter_args;
 pub mod fleet_stream;
 pub mod followed;
+pub mod kernel_args;
 pub mod listeners;
 pub mod man;
 pub mod stream;

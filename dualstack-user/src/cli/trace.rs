@@ -19,7 +19,7 @@ use dualstack::{
     format::strace::Leader,
     host::process::{descendants, task_alive, tgid_of},
     kernel::{
-        loader::{ExitHook, KernelCounters, LoadOptions, Probes},
+        loader::{KernelCounters, LoadOptions, Probes},
         losses::{KernelLoss, Told},
         reader::EventReader,
         sweep::SocketSweep,
@@ -29,7 +29,7 @@ use dualstack::{
     schema::write_lost,
 };
 
-use crate::cli::{filter_args::FilterArgs, followed::Followed};
+use crate::cli::{filter_args::FilterArgs, followed::Followed, kernel_args::KernelArgs};
 
 /// Output formats of `trace`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -57,30 +57,12 @@ pub struct TraceArgs {
     /// Write events to FILE (strace -o style: every line starts with the thread id).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
-    /// Kernel BTF to resolve struct offsets from, or `none` to read nothing from kernel sockets
-    /// (V6ONLY and verdicts are then inferred from the calls seen).
-    #[arg(long, value_name = "PATH|none", default_value = dualstack::kernel::loader::KERNEL_BTF)]
-    pub btf: String,
-    /// Size of the kernel's event ring buffer, in MiB (a power of two).
-    #[arg(long, default_value_t = 16)]
-    pub ring_mib: u32,
-    /// Sockets whose state (family, options, bound address) the kernel keeps at once.
-    #[arg(long, default_value_t = dualstack_common::SOCKETS_DEFAULT)]
-    pub max_sockets: u32,
+    #[command(flatten)]
+    pub kernel: KernelArgs,
     /// Show the close of every descriptor, as `strace -e trace=close` does; by default only
     /// closes of sockets are shown.
     #[arg(long)]
     pub every_close: bool,
-    /// How the kernel program that sees each syscall's exit is attached: `tp-btf` loads the
-    /// saved registers directly (needs /sys/kernel/btf/vmlinux), `raw-tp` copies them through
-    /// a helper (works without kernel BTF); `auto` takes tp-btf when it can.
-    #[arg(long, value_enum, default_value_t = ExitHookArg::Auto)]
-    pub exit_hook: ExitHookArg,
-    /// The kernel's per-socket state map: `hash` never evicts a live socket's state but
-    /// refuses new sockets when full (they are then reported); `lru` never refuses, but may
-    /// evict the state of an idle live socket.
-    #[arg(long, value_enum, default_value_t = StateMapArg::Hash)]
-    pub state_map: StateMapArg,
     /// Run this command and trace it and its descendants from its first instruction, until the
     /// last of them exits. Its standard output goes to dualstack's standard error (unless -o
     /// is given), so that the trace alone is on standard output.
@@ -286,43 +268,29 @@ fn checked_filter(args: &TraceArgs) -> anyhow::Result<Filter> {
     if !args.command.is_empty() && !filter.pids.is_empty() {
         bail!("give either --pid or a command to run, not both");
     }
-    if !args.ring_mib.is_power_of_two() {
-        bail!("--ring-mib must be a power of two, got {}", args.ring_mib);
+    if !args.kernel.ring_mib.is_power_of_two() {
+        bail!(
+            "--ring-mib must be a power of two, got {}",
+            args.kernel.ring_mib
+        );
     }
-    if args.max_sockets == 0 {
+    if args.kernel.max_sockets == 0 {
         bail!("--max-sockets must be at least 1");
     }
     filter.pids = processes_of(&filter.pids)?;
     Ok(filter)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExitHookArg {
-    Auto,
-    TpBtf,
-    RawTp,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum StateMapArg {
-    Hash,
-    Lru,
-}
-
 /// Loads the programs for `args` and follows the `-p` processes with their descendants.
 fn load(args: &TraceArgs, filter: &Filter) -> anyhow::Result<Probes> {
     let mut options = LoadOptions {
-        ring_bytes: args.ring_mib << 20,
-        btf: (args.btf != "none").then(|| PathBuf::from(&args.btf)),
-        max_sockets: args.max_sockets,
-        exit_hook: match args.exit_hook {
-            ExitHookArg::Auto => ExitHook::Auto,
-            ExitHookArg::TpBtf => ExitHook::TpBtf,
-            ExitHookArg::RawTp => ExitHook::RawTp,
-        },
+        ring_bytes: args.kernel.ring_mib << 20,
+        btf: (args.kernel.btf != "none").then(|| PathBuf::from(&args.kernel.btf)),
+        max_sockets: args.kernel.max_sockets,
+        exit_hook: args.kernel.exit_hook(),
+        state_map: args.kernel.state_map(),
         ..LoadOptions::default()
     };
-    options.config.state_lru = u32::from(args.state_map == StateMapArg::Lru);
     filter.apply_to(&mut options.config);
     options.config.every_close = u32::from(args.every_close);
     if !args.command.is_empty() {
@@ -371,7 +339,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let mut output = TraceOutput::new(&args, &filter, following, followed);
-    let mut sweep = SocketSweep::new(args.max_sockets);
+    let mut sweep = SocketSweep::new(args.kernel.max_sockets);
     let writer = OutputWriter::spawn(out).context("cannot start the output thread")?;
     let mut report = tokio::time::interval(Duration::from_secs(1));
 
@@ -420,7 +388,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
                 break stop(SignalKind::terminate(), child.as_mut(), command_status, followed.len(), &args).await;
             }
             _ = report.tick() => {
-                output.report_counters(probes.counters()?, args.max_sockets);
+                output.report_counters(probes.counters()?, args.kernel.max_sockets);
             }
             _ = tick.tick() => {
                 let counters = probes.counters()?;
@@ -434,7 +402,7 @@ pub async fn run(args: TraceArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    output.report_counters(probes.counters()?, args.max_sockets);
+    output.report_counters(probes.counters()?, args.kernel.max_sockets);
     write_the_rest(&mut output, &mut reader, writer).await;
     output.report_end();
     // Tracing stops with this process's exit, which must not wait for the detach.

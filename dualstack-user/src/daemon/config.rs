@@ -13,6 +13,8 @@ use std::{
     time::Duration,
 };
 
+use crate::kernel::loader::{ExitHook, StateMap};
+
 pub const DEFAULT_SOCKET: &str = "/run/dualstack/events.sock";
 pub const DEFAULT_LOG_DIR: &str = "/var/log/dualstack";
 /// sizeof(sockaddr_un.sun_path) minus its terminating NUL.
@@ -41,6 +43,9 @@ pub struct DaemonOptions {
     pub btf: String,
     pub ring_mib: u32,
     pub max_sockets: u32,
+    /// How the exit dispatcher is attached, and where socket state is kept.
+    pub exit_hook: ExitHook,
+    pub state_map: StateMap,
     pub nats: Option<String>,
     pub nats_token_file: Option<PathBuf>,
     pub nats_creds: Option<PathBuf>,
@@ -132,6 +137,8 @@ pub struct DaemonConfig {
     pub ring_bytes: u32,
     pub max_sockets: u32,
     pub btf: Option<PathBuf>,
+    pub exit_hook: ExitHook,
+    pub state_map: StateMap,
     /// Things that work but deserve a look (printed by --check-config, logged at start).
     pub warnings: Vec<String>,
     /// Why the log directory cannot be written: an error for --check-config; the daemon runs
@@ -365,6 +372,8 @@ impl DaemonOptions {
             ring_bytes: self.ring_mib << 20,
             max_sockets: self.max_sockets,
             btf,
+            exit_hook: self.exit_hook,
+            state_map: self.state_map,
             warnings,
             log_problem,
         })

@@ -112,6 +112,8 @@ impl Daemon {
             ring_bytes: config.ring_bytes,
             btf: config.btf.clone(),
             max_sockets: config.max_sockets,
+            exit_hook: config.exit_hook,
+            state_map: config.state_map,
             ..LoadOptions::default()
         };
         options.config.task_events = 1;

@@ -48,6 +48,16 @@ pub enum ExitHook {
     RawTp,
 }
 
+/// Where the kernel keeps each socket's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StateMap {
+    /// A plain hash: a live socket's state is never evicted; a full map refuses new sockets.
+    #[default]
+    Hash,
+    /// An LRU map: never refuses, may evict an idle live socket's state.
+    Lru,
+}
+
 /// Settings for [`Probes::load`].
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
@@ -60,6 +70,7 @@ pub struct LoadOptions {
     /// Sockets whose state the kernel keeps at once (the SOCKETS map's size).
     pub max_sockets: u32,
     pub exit_hook: ExitHook,
+    pub state_map: StateMap,
 }
 
 impl Default for LoadOptions {
@@ -70,6 +81,7 @@ impl Default for LoadOptions {
             btf: Some(PathBuf::from(KERNEL_BTF)),
             max_sockets: SOCKETS_DEFAULT,
             exit_hook: ExitHook::Auto,
+            state_map: StateMap::Hash,
         }
     }
 }
@@ -113,6 +125,7 @@ impl Probes {
         config.tracer_tgid = std::process::id();
         config.offsets = kernel_offsets(options.btf.as_deref());
         read_tracepoint_offsets(&mut config)?;
+        config.state_lru = u32::from(options.state_map == StateMap::Lru);
         let exit_hook = resolve_exit_hook(options.exit_hook);
         config.direct_task = u32::from(exit_hook == ExitHook::TpBtf && config.offsets.valid != 0);
         // The state map not in use keeps one entry.
