@@ -109,7 +109,7 @@ fn write_args(out: &mut String, event: &Event, resolve: &Resolve) {
                 out,
                 "{}, {}, {protocol}, ",
                 names::address_family_str(*family),
-                names::socket_type(*sock_type)
+                names::socket_type_cow(*sock_type)
             );
             match sv.bytes().filter(|b| ok && b.len() == 8) {
                 Some(b) => {
@@ -169,7 +169,7 @@ fn write_socket_args(out: &mut String, domain: u64, sock_type: u64, protocol: u6
         out,
         "{}, {}, {}",
         names::address_family_str(domain as u32),
-        names::socket_type(sock_type as u32),
+        names::socket_type_cow(sock_type as u32),
         names::socket_protocol_raw(u16::try_from(domain).unwrap_or(u16::MAX), protocol)
     );
 }

@@ -88,6 +88,17 @@ pub fn write_everything(event: &Event, cx: &Context) {
     assert_one_line("the strace line with its verdict", annotated.as_bytes());
     let json = record.json_bytes();
     assert_one_line("the JSON record", json);
+    // The compact writer writes what serde_json would.
+    let mut strace = String::new();
+    record.write_strace(&mut strace, Leader::None, None);
+    let holder = record.holder();
+    let mut reference = serde_json::to_vec(&Line::Event(record.line(&strace, holder.as_ref())))
+        .expect("serde_json writes the event");
+    reference.push(b'\n');
+    assert_eq!(
+        String::from_utf8_lossy(json),
+        String::from_utf8_lossy(&reference)
+    );
     let value: serde_json::Value = serde_json::from_slice(json).expect("the JSON record parses");
     assert_eq!(value["type"], "event");
     assert_one_line(

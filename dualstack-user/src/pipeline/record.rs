@@ -128,7 +128,7 @@ impl Record {
 
     /// Appends the JSON line (with its newline).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let mut text = String::with_capacity(160);
+        let mut text = String::with_capacity(256);
         self.write_strace(&mut text, Leader::None, None);
         let holder = self.holder();
         crate::schema::write_event(out, &self.line(&text, holder.as_ref()));

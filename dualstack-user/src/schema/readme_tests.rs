@@ -8,7 +8,7 @@ use super::{Line, ListenerLine, RequestLine};
 const README: &str = include_str!("../../../README.md");
 
 /// The ```json blocks of the README, each joined into one line.
-fn examples() -> Vec<String> {
+pub(super) fn examples() -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in README.lines() {

@@ -9,6 +9,10 @@ use serde_json::json;
 
 use super::stats::rounded;
 
+/// Issue 9's targets for the user side alone, on one core.
+pub(super) const TARGET_STRACE_RATE: f64 = 2_000_000.0;
+pub(super) const TARGET_JSON_RATE: f64 = 1_000_000.0;
+
 pub(super) struct PipelineResults {
     /// What the example printed, shown as it is.
     pub(super) text: String,

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{
     bpf_stats::TARGET_NS_PER_SYSCALL,
+    pipeline::{TARGET_JSON_RATE, TARGET_STRACE_RATE},
     report::{Report, TARGET_GETPPID_ABOVE_FLOOR, TARGET_RATIO},
     socket_loop::Variant,
 };
@@ -84,6 +85,14 @@ impl Report<'_> {
             .map_or(f64::NAN, |r| self.bpf.ns_per_traced_syscall(r));
         let ratio = self.ratio(Variant::Dualstack);
         let above_floor = self.getppid_above_floor();
+        let rate = |output: &str| {
+            self.pipeline
+                .outputs
+                .iter()
+                .find(|(name, _, _)| name == output)
+                .map_or(f64::NAN, |(_, rate, _)| *rate)
+        };
+        let (strace_rate, json_rate) = (rate("strace text"), rate("JSON"));
         vec![
             (
                 format!("BPF per traced syscall <= {TARGET_NS_PER_SYSCALL:.0} ns"),
@@ -104,6 +113,16 @@ impl Report<'_> {
                 "zero events lost".to_owned(),
                 self.lost().to_string(),
                 self.lost() == 0,
+            ),
+            (
+                format!("pipeline, strace text >= {TARGET_STRACE_RATE:.0} events/s"),
+                format!("{strace_rate:.0} events/s"),
+                strace_rate >= TARGET_STRACE_RATE,
+            ),
+            (
+                format!("pipeline, JSON >= {TARGET_JSON_RATE:.0} events/s"),
+                format!("{json_rate:.0} events/s"),
+                json_rate >= TARGET_JSON_RATE,
             ),
         ]
     }
