@@ -1,9 +1,73 @@
-//! The floor the bench measures against: the exit dispatcher's hook with a program that does
-//! nothing. Loaded only by the bench (`dualstack_user::kernel::loader::Floor`).
+//! The floors the bench measures against, on the exit dispatcher's hook. Loaded only by the
+//! bench (`dualstack_user::kernel::loader::Floor`).
+//!
+//! - `floor_sys_exit` does nothing: what the hook itself costs.
+//! - `floor_record_sys_exit` does the least that any design writing a record per traced call
+//!   must: it keeps the traced syscalls by number, reserves a record of the socket loop's mean
+//!   size in the ring, writes its header (kind, pid, time, return value, comm) and arguments,
+//!   and submits it. No socket, no state, no filter: what the real dispatcher adds on top of
+//!   it is what knowing the socket costs.
 
-use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated::bpf_get_current_comm},
+    macros::btf_tracepoint,
+    programs::BtfTracePointContext,
+};
+use dualstack_common::{
+    syscall_nr::{x86_64::*, x86_64_syscall},
+    EventHeader, ABI_VERSION, COMM_LEN, HEADER_SIZE,
+};
+
+use crate::maps::EVENTS;
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn floor_sys_exit(_ctx: BtfTracePointContext) -> u32 {
     0
 }
+
+/// The socket loop's records average 211 bytes.
+const FLOOR_RECORD: usize = 208;
+
+// kernel ABI: include/uapi/linux/bpf.h, BPF_RB_NO_WAKEUP.
+const BPF_RB_NO_WAKEUP: u64 = 1;
+
+#[btf_tracepoint(function = "sys_exit")]
+pub fn floor_record_sys_exit(ctx: BtfTracePointContext) -> u32 {
+    let regs: *const u8 = ctx.arg(0);
+    // SAFETY: a BTF pointer to the saved registers, as in `dispatch::sys_exit`.
+    let reg = |offset: usize| unsafe { regs.add(offset).cast::<u64>().read_volatile() };
+    let Some(kind) = x86_64_syscall(reg(REGS_ORIG_AX)) else {
+        return 0;
+    };
+    if reg(REGS_CS) & 0xffff != USER_CS {
+        return 0;
+    }
+    let Some(mut entry) = EVENTS.reserve_bytes(FLOOR_RECORD, 0) else {
+        return 0;
+    };
+    let base = entry.as_mut_ptr();
+    // SAFETY: FLOOR_RECORD bytes are reserved at `base`: the header and six arguments fit.
+    unsafe {
+        let header = base.cast::<EventHeader>();
+        let ts = bpf_ktime_get_ns();
+        (&raw mut (*header).kind).write(kind as u32);
+        (&raw mut (*header).version).write(ABI_VERSION);
+        (&raw mut (*header).flags).write(0);
+        (&raw mut (*header).pid_tgid).write(bpf_get_current_pid_tgid());
+        (&raw mut (*header).ts_ns).write(ts);
+        (&raw mut (*header).enter_ts_ns).write(ts);
+        (&raw mut (*header).ret).write(ctx.arg(1));
+        bpf_get_current_comm((&raw mut (*header).comm).cast(), COMM_LEN as u32);
+        let args = base.add(HEADER_SIZE).cast::<u64>();
+        for (i, offset) in [REGS_DI, REGS_SI, REGS_DX, REGS_R10, REGS_R8, REGS_R9]
+            .into_iter()
+            .enumerate()
+        {
+            args.add(i).write(reg(offset));
+        }
+    }
+    entry.submit(BPF_RB_NO_WAKEUP);
+    0
+}
+
+const _: () = assert!(HEADER_SIZE + 6 * 8 <= FLOOR_RECORD);

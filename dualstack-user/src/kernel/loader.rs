@@ -313,35 +313,65 @@ impl Probes {
     }
 }
 
-/// An empty program on the exit dispatcher's hook (`tp_btf/sys_exit`): what any tracer of this
-/// design costs before it does anything. For the bench; detached when dropped.
+/// A floor of the bench on the exit dispatcher's hook (`tp_btf/sys_exit`); detached when
+/// dropped. See the kernel crate's `floor.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloorKind {
+    /// An empty program: what any tracer of this design costs before it does anything.
+    Empty,
+    /// A record per traced call and nothing else: the least any design that writes records
+    /// costs. Its records are read and dropped by [`Floor::drain`].
+    Record,
+}
+
 pub struct Floor {
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
 }
 
 impl Floor {
-    pub fn attach() -> Result<Floor> {
+    pub fn attach(kind: FloorKind) -> Result<Floor> {
         check_privileges()?;
         raise_memlock();
+        let (name, ring) = match kind {
+            FloorKind::Empty => ("floor_sys_exit", 1 << 12),
+            FloorKind::Record => ("floor_record_sys_exit", 16 << 20),
+        };
         let mut ebpf = EbpfLoader::new()
-            .map_max_entries("EVENTS", 1 << 12)
+            .map_max_entries("EVENTS", ring)
             .map_max_entries("SOCKETS", 1)
             .map_max_entries("SOCKETS_LRU", 1)
             .load(PROBES)
             .map_err(permission_or(Error::Load))?;
         let btf = Btf::from_sys_fs().map_err(|source| Error::KernelBtf(source.to_string()))?;
         let failed = |source| Error::Program {
-            name: "floor_sys_exit".to_owned(),
+            name: name.to_owned(),
             source,
         };
         let prog: &mut BtfTracePoint = ebpf
-            .program_mut("floor_sys_exit")
-            .ok_or_else(|| Error::MissingTracepoint("floor_sys_exit".to_owned()))?
+            .program_mut(name)
+            .ok_or_else(|| Error::MissingTracepoint(name.to_owned()))?
             .try_into()
             .map_err(failed)?;
         prog.load("sys_exit", &btf).map_err(failed)?;
         prog.attach().map_err(failed)?;
-        Ok(Floor { _ebpf: ebpf })
+        Ok(Floor { ebpf })
+    }
+
+    /// Reads and drops the records in the ring; returns how many there were.
+    pub fn drain(&mut self) -> Result<u64> {
+        let map = self
+            .ebpf
+            .map_mut("EVENTS")
+            .ok_or(Error::MissingMap("EVENTS"))?;
+        let mut ring = RingBuf::try_from(map).map_err(|source| Error::Map {
+            name: "EVENTS",
+            source,
+        })?;
+        let mut records = 0;
+        while ring.next().is_some() {
+            records += 1;
+        }
+        Ok(records)
     }
 }
 

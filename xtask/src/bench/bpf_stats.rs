@@ -28,6 +28,10 @@ use super::{
 /// The target: BPF time per traced syscall with the default loading (tp_btf, hash).
 pub(super) const TARGET_NS_PER_SYSCALL: f64 = 200.0;
 
+/// The floor that writes a record per traced call and nothing else: the least any design
+/// writing records costs, so the part of the target that knowing the socket may take.
+pub(super) const RECORD_FLOOR: &str = "record floor";
+
 /// The ways of loading the tracer that are compared: (label, `dualstack trace` flags).
 const TRACER_SETUPS: [(&str, &[&str]); 3] = [
     (
@@ -82,7 +86,7 @@ pub(super) struct BpfStats {
     pub(super) iterations: u64,
     /// kernel.bpf_stats_enabled before the bench.
     pub(super) sysctl_before: String,
-    /// The floor first, then the tracer setups.
+    /// The floors first (empty, record), then the tracer setups.
     pub(super) runs: Vec<StatsRun>,
 }
 
@@ -106,6 +110,10 @@ impl BpfStats {
 
     pub(super) fn floor_run(&self) -> Option<&StatsRun> {
         self.run("floor")
+    }
+
+    pub(super) fn record_floor_run(&self) -> Option<&StatsRun> {
+        self.run(RECORD_FLOOR)
     }
 
     pub(super) fn lost(&self) -> u64 {
@@ -132,7 +140,15 @@ pub(super) fn bench_bpf_stats(
         enabled.previous()
     );
     let n = iterations.to_string();
-    let mut runs = vec![floor_run(bpf_floor, socket_loop, &n)?];
+    let mut runs = vec![
+        floor_run("floor", Floor::start(bpf_floor)?, socket_loop, &n)?,
+        floor_run(
+            RECORD_FLOOR,
+            Floor::start_record(bpf_floor)?,
+            socket_loop,
+            &n,
+        )?,
+    ];
     for (label, flags) in TRACER_SETUPS {
         runs.push(traced_run(label, dualstack, flags, socket_loop, &n)?);
     }
@@ -150,15 +166,19 @@ pub(super) fn bench_bpf_stats(
     })
 }
 
-fn floor_run(bpf_floor: &Path, socket_loop: &Path, n: &str) -> Result<StatsRun> {
-    let floor = Floor::start(bpf_floor)?;
+fn floor_run(
+    label: &'static str,
+    floor: Floor,
+    socket_loop: &Path,
+    n: &str,
+) -> Result<StatsRun> {
     let before = program_counters(floor.pid())?;
     run_loop(Command::new(socket_loop).arg(n), "socket_loop")?;
     let after = program_counters(floor.pid())?;
     let names = program_names()?;
     floor.stop()?;
     Ok(StatsRun {
-        label: "floor",
+        label,
         programs: runs_between(&before, &after, &names)?,
         lost: 0,
     })

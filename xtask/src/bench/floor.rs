@@ -44,7 +44,17 @@ pub(super) struct Floor {
 impl Floor {
     /// Starts the floor and waits until it says `ready` (attached).
     pub(super) fn start(bpf_floor: &std::path::Path) -> Result<Floor> {
+        Floor::start_with(bpf_floor, &[])
+    }
+
+    /// The floor that writes a record per traced call and nothing else.
+    pub(super) fn start_record(bpf_floor: &std::path::Path) -> Result<Floor> {
+        Floor::start_with(bpf_floor, &["record"])
+    }
+
+    fn start_with(bpf_floor: &std::path::Path, args: &[&str]) -> Result<Floor> {
         let mut child = Command::new(bpf_floor)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
