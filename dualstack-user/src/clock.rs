@@ -60,14 +60,21 @@ impl Clock {
         )
     }
 
-    /// RFC 3339 UTC with microseconds, e.g. `2026-11-28T20:01:02.123456Z`.
-    pub fn rfc3339(&self, monotonic: Duration) -> String {
-        rfc3339(self.wall(monotonic))
+    /// Appends the time as RFC 3339 UTC with microseconds, e.g. `2026-11-28T20:01:02.123456Z`.
+    pub fn write_rfc3339(&self, out: &mut String, monotonic: Duration) {
+        write_rfc3339(out, self.wall(monotonic));
     }
 }
 
 /// RFC 3339 UTC text of a time, with microseconds (truncated, as strace's are).
 pub fn rfc3339(time: SystemTime) -> String {
+    let mut out = String::with_capacity(27);
+    write_rfc3339(&mut out, time);
+    out
+}
+
+/// Appends [`rfc3339`] to `out`.
+pub fn write_rfc3339(out: &mut String, time: SystemTime) {
     thread_local! {
         /// The date and time of day of the last second formatted: events come in runs of the
         /// same second, and formatting the calendar is most of the cost of a JSON time.
@@ -83,11 +90,9 @@ pub fn rfc3339(time: SystemTime) -> String {
             whole.trim_end_matches('Z').clone_into(text);
             *second = secs;
         }
-        let mut out = String::with_capacity(text.len() + 8);
         out.push_str(text);
         let _ = write!(out, ".{micros:06}Z");
-        out
-    })
+    });
 }
 
 /// A time as a UTC timestamp. Times before the epoch are the epoch (a kernel stamp never is);
@@ -132,7 +137,9 @@ mod tests {
     fn wall_adds_the_boot_offset() {
         let clock = Clock::fixed(1_795_982_462_000_000_000);
         let t = clock.wall(Duration::from_micros(123_456));
-        assert_eq!(clock.rfc3339(Duration::from_micros(123_456)), rfc3339(t));
+        let mut text = String::from("at ");
+        clock.write_rfc3339(&mut text, Duration::from_micros(123_456));
+        assert_eq!(text, format!("at {}", rfc3339(t)));
         assert_eq!(rfc3339(t), "2026-11-29T20:01:02.123456Z");
     }
 }

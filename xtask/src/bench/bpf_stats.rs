@@ -166,12 +166,7 @@ pub(super) fn bench_bpf_stats(
     })
 }
 
-fn floor_run(
-    label: &'static str,
-    floor: Floor,
-    socket_loop: &Path,
-    n: &str,
-) -> Result<StatsRun> {
+fn floor_run(label: &'static str, floor: Floor, socket_loop: &Path, n: &str) -> Result<StatsRun> {
     let before = program_counters(floor.pid())?;
     run_loop(Command::new(socket_loop).arg(n), "socket_loop")?;
     let after = program_counters(floor.pid())?;

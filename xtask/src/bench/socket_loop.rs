@@ -1,4 +1,5 @@
-//! Socket loop: untraced vs the floor vs dualstack keeping nothing vs dualstack vs strace.
+//! Socket loop: untraced vs the floor vs the record floor vs dualstack keeping nothing vs
+//! dualstack vs strace.
 
 use std::{
     fmt::Write as _,
@@ -30,6 +31,9 @@ pub(super) enum Variant {
     /// An empty program on the exit dispatcher's hook ([`super::floor`]), the loop untraced:
     /// the floor under any tracer of this design.
     Floor,
+    /// A program on the same hook that writes a record per traced call and nothing else, its
+    /// records read and dropped ([`super::floor`]): the least any tracer writing records costs.
+    RecordFloor,
     /// dualstack attached but keeping nothing (a --comm that matches no task): its programs'
     /// early exits, above the floor.
     ProbesOnly,
@@ -38,9 +42,10 @@ pub(super) enum Variant {
 }
 
 impl Variant {
-    pub(super) const ALL: [Variant; 5] = [
+    pub(super) const ALL: [Variant; 6] = [
         Variant::Untraced,
         Variant::Floor,
+        Variant::RecordFloor,
         Variant::ProbesOnly,
         Variant::Dualstack,
         Variant::Strace,
@@ -50,6 +55,7 @@ impl Variant {
         match self {
             Variant::Untraced => "untraced",
             Variant::Floor => "floor",
+            Variant::RecordFloor => "rec-floor",
             Variant::ProbesOnly => "probes-only",
             Variant::Dualstack => "dualstack",
             Variant::Strace => "strace",
@@ -109,8 +115,12 @@ pub(super) fn bench_socket_loop(
             let variant = Variant::ALL[(round + k) % Variant::ALL.len()];
             let ns = match variant {
                 Variant::Untraced => run_loop(Command::new(socket_loop).arg(&n), "socket_loop")?,
-                Variant::Floor => {
-                    let floor = Floor::start(bpf_floor)?;
+                Variant::Floor | Variant::RecordFloor => {
+                    let floor = if variant == Variant::Floor {
+                        Floor::start(bpf_floor)?
+                    } else {
+                        Floor::start_record(bpf_floor)?
+                    };
                     let ns = run_loop(Command::new(socket_loop).arg(&n), "socket_loop")?;
                     floor.stop()?;
                     ns

@@ -1,5 +1,5 @@
-//! The side-by-side summary: untraced, the floor, dualstack keeping nothing, dualstack full
-//! and strace -f, one column each; and the targets the issue sets.
+//! The side-by-side summary: untraced, the floor, the record floor, dualstack keeping nothing,
+//! dualstack full and strace -f, one column each; and the targets the issue sets.
 
 use std::fmt::Write as _;
 
@@ -26,11 +26,12 @@ impl Report<'_> {
             Variant::Untraced => Some(&g.untraced_ns),
             Variant::Floor => Some(&g.floor_ns),
             Variant::Dualstack => Some(&g.traced_ns),
-            Variant::ProbesOnly | Variant::Strace => None,
+            Variant::RecordFloor | Variant::ProbesOnly | Variant::Strace => None,
         };
         let bpf_ns = |v: Variant| {
             let run = match v {
                 Variant::Floor => self.bpf.floor_run(),
+                Variant::RecordFloor => self.bpf.record_floor_run(),
                 Variant::Dualstack => self.bpf.default_run(),
                 _ => None,
             }?;
@@ -105,7 +106,10 @@ impl Report<'_> {
             ),
             (
                 format!("socket loop, full tracing <= {TARGET_RATIO:.2}x untraced"),
-                format!("{ratio:.2}x"),
+                format!(
+                    "{ratio:.2}x; a record alone, {:.2}x",
+                    self.ratio(Variant::RecordFloor)
+                ),
                 ratio <= TARGET_RATIO,
             ),
             (
