@@ -2,6 +2,9 @@
 //! bench (`dualstack_user::kernel::loader::Floor`).
 //!
 //! - `floor_sys_exit` does nothing: what the hook itself costs.
+//! - `floor_sys_enter` does nothing either, attached beside it to the four syscall-entry
+//!   tracepoints dualstack uses (close, connect, accept, accept4): what they cost every other
+//!   syscall (the kernel tests each syscall's number against the enabled ones).
 //! - `floor_record_sys_exit` does the least that any design writing a record per traced call
 //!   must: it keeps the traced syscalls by number, reserves a record of the socket loop's mean
 //!   size in the ring, writes its header (kind, pid, time, return value, comm) and arguments,
@@ -10,8 +13,8 @@
 
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated::bpf_get_current_comm},
-    macros::btf_tracepoint,
-    programs::BtfTracePointContext,
+    macros::{btf_tracepoint, tracepoint},
+    programs::{BtfTracePointContext, TracePointContext},
 };
 use dualstack_common::{
     syscall_nr::{x86_64::*, x86_64_syscall},
@@ -22,6 +25,11 @@ use crate::maps::EVENTS;
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn floor_sys_exit(_ctx: BtfTracePointContext) -> u32 {
+    0
+}
+
+#[tracepoint]
+pub fn floor_sys_enter(_ctx: TracePointContext) -> u32 {
     0
 }
 

@@ -322,6 +322,9 @@ pub enum FloorKind {
     /// A record per traced call and nothing else: the least any design that writes records
     /// costs. Its records are read and dropped by [`Floor::drain`].
     Record,
+    /// The empty program, and empty programs on the syscall-entry tracepoints dualstack
+    /// attaches (`TRACEPOINTS`): what those cost every other syscall.
+    WithEntries,
 }
 
 pub struct Floor {
@@ -333,7 +336,7 @@ impl Floor {
         check_privileges()?;
         raise_memlock();
         let (name, ring) = match kind {
-            FloorKind::Empty => ("floor_sys_exit", 1 << 12),
+            FloorKind::Empty | FloorKind::WithEntries => ("floor_sys_exit", 1 << 12),
             FloorKind::Record => ("floor_record_sys_exit", 16 << 20),
         };
         let mut ebpf = EbpfLoader::new()
@@ -354,6 +357,24 @@ impl Floor {
             .map_err(failed)?;
         prog.load("sys_exit", &btf).map_err(failed)?;
         prog.attach().map_err(failed)?;
+        if kind == FloorKind::WithEntries {
+            let name = "floor_sys_enter";
+            let failed = |source| Error::Program {
+                name: name.to_owned(),
+                source,
+            };
+            let prog: &mut TracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| Error::MissingTracepoint(name.to_owned()))?
+                .try_into()
+                .map_err(failed)?;
+            prog.load().map_err(failed)?;
+            for (_, category, tracepoint) in TRACEPOINTS {
+                if category == "syscalls" {
+                    prog.attach(category, tracepoint).map_err(failed)?;
+                }
+            }
+        }
         Ok(Floor { ebpf })
     }
 

@@ -52,6 +52,11 @@ impl Floor {
         Floor::start_with(bpf_floor, &["record"])
     }
 
+    /// The empty program, and empty ones on the syscall-entry tracepoints dualstack uses.
+    pub(super) fn start_with_entries(bpf_floor: &std::path::Path) -> Result<Floor> {
+        Floor::start_with(bpf_floor, &["entries"])
+    }
+
     fn start_with(bpf_floor: &std::path::Path, args: &[&str]) -> Result<Floor> {
         let mut child = Command::new(bpf_floor)
             .args(args)

@@ -1,4 +1,5 @@
-//! getppid loop: untraced vs under the floor vs under a system-wide trace.
+//! getppid loop: untraced vs under the floor vs under the floor with the entry tracepoints vs
+//! under a system-wide trace.
 
 use std::{
     fmt::Write as _,
@@ -20,6 +21,8 @@ use super::{
 pub(super) struct GetppidResults {
     pub(super) untraced_ns: Vec<u64>,
     pub(super) floor_ns: Vec<u64>,
+    /// Under the floor with empty programs on dualstack's syscall-entry tracepoints.
+    pub(super) entries_ns: Vec<u64>,
     pub(super) traced_ns: Vec<u64>,
     pub(super) lost: u64,
     pub(super) undecodable: u64,
@@ -30,17 +33,24 @@ pub(super) struct GetppidResults {
 enum Setting {
     Untraced,
     Floor,
+    FloorWithEntries,
     SystemWide,
 }
 
 impl Setting {
     /// In the order of the first round (it rotates).
-    const ALL: [Setting; 3] = [Setting::Untraced, Setting::Floor, Setting::SystemWide];
+    const ALL: [Setting; 4] = [
+        Setting::Untraced,
+        Setting::Floor,
+        Setting::FloorWithEntries,
+        Setting::SystemWide,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Setting::Untraced => "untraced",
             Setting::Floor => "floor",
+            Setting::FloorWithEntries => "floor+entries",
             Setting::SystemWide => "system-wide",
         }
     }
@@ -54,13 +64,14 @@ pub(super) fn bench_getppid(
 ) -> Result<GetppidResults> {
     let m = args.getppid_iterations.to_string();
     println!(
-        "getppid loop: {} calls, {} rounds of untraced / under the floor / under a system-wide \
-         `dualstack trace`",
+        "getppid loop: {} calls, {} rounds of untraced / under the floor / under the floor with \
+         the entry tracepoints / under a system-wide `dualstack trace`",
         args.getppid_iterations, args.rounds
     );
     let mut results = GetppidResults {
         untraced_ns: Vec::new(),
         floor_ns: Vec::new(),
+        entries_ns: Vec::new(),
         traced_ns: Vec::new(),
         lost: 0,
         undecodable: 0,
@@ -71,12 +82,21 @@ pub(super) fn bench_getppid(
         for k in 0..Setting::ALL.len() {
             let setting = Setting::ALL[(round + k) % Setting::ALL.len()];
             let ns = match setting {
-                Setting::Floor => {
-                    let floor = Floor::start(bpf_floor)?;
+                Setting::Floor | Setting::FloorWithEntries => {
+                    let with_entries = matches!(setting, Setting::FloorWithEntries);
+                    let floor = if with_entries {
+                        Floor::start_with_entries(bpf_floor)?
+                    } else {
+                        Floor::start(bpf_floor)?
+                    };
                     let ns = run();
                     floor.stop()?;
                     let ns = ns?;
-                    results.floor_ns.push(ns);
+                    if with_entries {
+                        results.entries_ns.push(ns);
+                    } else {
+                        results.floor_ns.push(ns);
+                    }
                     ns
                 }
                 Setting::SystemWide => {

@@ -149,16 +149,17 @@ impl Report<'_> {
             self.args.getppid_iterations, self.args.rounds
         );
         println!(
-            "  {:<12} {:>10} {:>8} {:>8}",
+            "  {:<13} {:>10} {:>8} {:>8}",
             "variant", "ns/call", "ratio", "paired"
         );
         for (name, setting) in [
             ("untraced", &g.untraced_ns),
             ("floor", &g.floor_ns),
+            ("floor+entries", &g.entries_ns),
             ("system-wide", &g.traced_ns),
         ] {
             println!(
-                "  {name:<12} {:>10.1} {:>7.3}x {:>7.3}x",
+                "  {name:<13} {:>10.1} {:>7.3}x {:>7.3}x",
                 self.getppid_ns(setting),
                 self.getppid_ratio(setting),
                 self.getppid_paired_ratio(setting)
@@ -168,6 +169,10 @@ impl Report<'_> {
             "  system-wide minus floor: {:+.3} (of the medians), {:+.3} (paired)",
             self.getppid_above_floor(),
             self.getppid_paired_above_floor()
+        );
+        println!(
+            "  floor with the entry tracepoints minus floor: {:+.3} (of the medians)",
+            self.getppid_ratio(&g.entries_ns) - self.getppid_ratio(&g.floor_ns)
         );
         println!("  system-wide tracer: events lost {}", g.lost);
     }
@@ -205,6 +210,8 @@ impl Report<'_> {
             "system_wide_ns_per_call": rounded(self.getppid_ns(&g.traced_ns), 3),
             "floor_ratio": rounded(self.getppid_ratio(&g.floor_ns), 4),
             "floor_paired_ratio": rounded(self.getppid_paired_ratio(&g.floor_ns), 4),
+            "floor_with_entries_ns_per_call": rounded(self.getppid_ns(&g.entries_ns), 3),
+            "floor_with_entries_ratio": rounded(self.getppid_ratio(&g.entries_ns), 4),
             "ratio": rounded(self.getppid_ratio(&g.traced_ns), 4),
             "paired_ratio": rounded(self.getppid_paired_ratio(&g.traced_ns), 4),
             "ratio_minus_floor": rounded(self.getppid_above_floor(), 4),
@@ -213,6 +220,7 @@ impl Report<'_> {
             "target_pass": self.getppid_above_floor() <= TARGET_GETPPID_ABOVE_FLOOR,
             "untraced_loop_ns": g.untraced_ns,
             "floor_loop_ns": g.floor_ns,
+            "floor_with_entries_loop_ns": g.entries_ns,
             "system_wide_loop_ns": g.traced_ns,
             "events_lost": g.lost,
             "undecodable_records": g.undecodable,

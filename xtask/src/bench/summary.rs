@@ -114,7 +114,11 @@ impl Report<'_> {
             ),
             (
                 format!("getppid, system-wide trace <= floor + {TARGET_GETPPID_ABOVE_FLOOR}"),
-                format!("{above_floor:+.3}"),
+                format!(
+                    "{above_floor:+.3}; the entry tracepoints alone, {:+.3}",
+                    self.getppid_ratio(&self.getppid.entries_ns)
+                        - self.getppid_ratio(&self.getppid.floor_ns)
+                ),
                 above_floor <= TARGET_GETPPID_ABOVE_FLOOR,
             ),
             (
