@@ -501,8 +501,11 @@ pub struct KernelOffsets {
     /// The value of that count when one reference is left: 0 for `f_ref` (a `file_ref_t`
     /// counts from zero), 1 for `f_count`.
     pub file_one_ref: u32,
+    /// `task_struct.comm` (`char[16]`): read directly where the task is a BTF pointer, for
+    /// less than `bpf_get_current_comm` costs.
+    pub task_comm: u32,
 }
-const _: () = assert!(size_of::<KernelOffsets>() == 96);
+const _: () = assert!(size_of::<KernelOffsets>() == 100);
 
 impl KernelOffsets {
     pub const UNKNOWN: Self = KernelOffsets {
@@ -530,6 +533,7 @@ impl KernelOffsets {
         net_bindv6only: 0,
         file_refs: 0,
         file_one_ref: 0,
+        task_comm: 0,
     };
 }
 
@@ -569,7 +573,7 @@ pub struct TraceConfig {
     pub comm: [u8; COMM_LEN],
     pub offsets: KernelOffsets,
 }
-const _: () = assert!(size_of::<TraceConfig>() == 164);
+const _: () = assert!(size_of::<TraceConfig>() == 168);
 
 impl TraceConfig {
     pub const DEFAULT: Self = TraceConfig {

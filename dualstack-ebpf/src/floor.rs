@@ -7,21 +7,22 @@
 //!   syscall (the kernel tests each syscall's number against the enabled ones).
 //! - `floor_record_sys_exit` does the least that any design writing a record per traced call
 //!   must: it keeps the traced syscalls by number, reserves a record of the socket loop's mean
-//!   size in the ring, writes its header (kind, pid, time, return value, comm) and arguments,
+//!   size in the ring, writes its header (kind, pid, time, return value, comm, read as the
+//!   dispatcher reads it) and arguments,
 //!   and submits it. No socket, no state, no filter: what the real dispatcher adds on top of
 //!   it is what knowing the socket costs.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, generated::bpf_get_current_comm},
+    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
     macros::{btf_tracepoint, tracepoint},
     programs::{BtfTracePointContext, TracePointContext},
 };
 use dualstack_common::{
     syscall_nr::{x86_64::*, x86_64_syscall},
-    EventHeader, ABI_VERSION, COMM_LEN, HEADER_SIZE,
+    EventHeader, ABI_VERSION, HEADER_SIZE,
 };
 
-use crate::maps::EVENTS;
+use crate::{maps::EVENTS, record::write_comm};
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn floor_sys_exit(_ctx: BtfTracePointContext) -> u32 {
@@ -65,7 +66,7 @@ pub fn floor_record_sys_exit(ctx: BtfTracePointContext) -> u32 {
         (&raw mut (*header).ts_ns).write(ts);
         (&raw mut (*header).enter_ts_ns).write(ts);
         (&raw mut (*header).ret).write(ctx.arg(1));
-        bpf_get_current_comm((&raw mut (*header).comm).cast(), COMM_LEN as u32);
+        write_comm(&raw mut (*header).comm);
         let args = base.add(HEADER_SIZE).cast::<u64>();
         for (i, offset) in [REGS_DI, REGS_SI, REGS_DX, REGS_R10, REGS_R8, REGS_R9]
             .into_iter()

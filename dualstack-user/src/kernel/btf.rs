@@ -120,6 +120,7 @@ fn resolve(blob: &[u8]) -> Result<KernelOffsets, Problem> {
     Ok(KernelOffsets {
         valid: 1,
         task_files: btf.byte("task_struct.files")?,
+        task_comm: btf.byte("task_struct.comm")?,
         files_fdt: btf.byte("files_struct.fdt")?,
         fdt_max_fds: btf.byte("fdtable.max_fds")?,
         fdt_fd: btf.byte("fdtable.fd")?,

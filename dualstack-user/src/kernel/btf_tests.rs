@@ -140,6 +140,8 @@ impl std::ops::DerefMut for Fake<'_> {
 /// A small kernel with every struct the offsets need, laid out like 6.18's where it matters:
 /// `skc_num` inside an anonymous struct inside an anonymous union, `net.ns` reached through a
 /// chain of typedefs and qualifiers, `skc_ipv6only` a 1-bit field.
+// One statement per struct, in the order the offsets use them: long, and clearer whole.
+#[allow(clippy::too_many_lines)]
 fn fake_kernel(edit: &dyn Fn(&str, &mut Vec<M>)) -> Vec<u8> {
     let mut f = Fake::new(edit);
     f.one_of_each_kind();
@@ -153,7 +155,11 @@ fn fake_kernel(edit: &dyn Fn(&str, &mut Vec<M>)) -> Vec<u8> {
     f.st(
         "task_struct",
         4096,
-        &[("__state", u32_, 0, 0), ("files", ptr, 1824 * 8, 0)],
+        &[
+            ("__state", u32_, 0, 0),
+            ("files", ptr, 1824 * 8, 0),
+            ("comm", u64_, 1840 * 8, 0),
+        ],
     );
     f.st(
         "files_struct",
@@ -297,6 +303,7 @@ const FAKE_OFFSETS: KernelOffsets = KernelOffsets {
     net_bindv6only: 1792 + 192 + 77,
     file_refs: 56,
     file_one_ref: 1,
+    task_comm: 1840,
 };
 
 fn problem(blob: &[u8]) -> Problem {
@@ -682,6 +689,8 @@ fn running_kernel_offsets_are_consistent() {
     let btf = Btf::parse(&blob).unwrap();
     let size = |name| struct_size(&btf, name);
     assert!(o.task_files < size("task_struct") && o.task_files.is_multiple_of(8));
+    // Read as two words.
+    assert!(o.task_comm + 16 <= size("task_struct") && o.task_comm.is_multiple_of(8));
     assert!(o.files_fdt < size("files_struct") && o.files_fdt.is_multiple_of(8));
     assert!(o.fdt_max_fds < size("fdtable") && o.fdt_fd < size("fdtable"));
     assert_ne!(o.fdt_max_fds, o.fdt_fd);
@@ -736,9 +745,11 @@ fn pahole(strukt: &str, member: &str) -> Option<(u32, u32)> {
     let text = String::from_utf8_lossy(&out.stdout);
     let whole = format!("{member};");
     let bitfield = format!("{member}:");
+    let array = format!("{member}[");
     let line = text.lines().find(|line| {
-        line.split_whitespace()
-            .any(|word| word == whole || word.starts_with(&bitfield))
+        line.split_whitespace().any(|word| {
+            word == whole || word.starts_with(&bitfield) || word.starts_with(&array)
+        })
     })?;
     // "unsigned int  max_fds;  /*  0  4 */" or "unsigned char  skc_ipv6only:1;  /*  19: 5  1 */"
     let comment = line.split("/*").nth(1)?;
@@ -761,6 +772,7 @@ fn running_kernel_offsets_match_pahole() {
     let byte = |strukt: &str, member: &str| pahole(strukt, member).map(|(byte, _)| byte);
     let checks = [
         (o.task_files, "task_struct", "files"),
+        (o.task_comm, "task_struct", "comm"),
         (o.files_fdt, "files_struct", "fdt"),
         (o.fdt_max_fds, "fdtable", "max_fds"),
         (o.fdt_fd, "fdtable", "fd"),

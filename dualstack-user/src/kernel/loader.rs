@@ -339,7 +339,12 @@ impl Floor {
             FloorKind::Empty | FloorKind::WithEntries => ("floor_sys_exit", 1 << 12),
             FloorKind::Record => ("floor_record_sys_exit", 16 << 20),
         };
+        // The record floor reads comm as the dispatcher does: directly, at the offset BTF gives.
+        let mut config = TraceConfig::DEFAULT;
+        config.offsets = kernel_offsets(Some(Path::new(KERNEL_BTF)));
+        config.direct_task = config.offsets.valid;
         let mut ebpf = EbpfLoader::new()
+            .override_global("CONFIG", &config, true)
             .map_max_entries("EVENTS", ring)
             .map_max_entries("SOCKETS", 1)
             .map_max_entries("SOCKETS_LRU", 1)
