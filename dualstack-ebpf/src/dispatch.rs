@@ -33,16 +33,24 @@ use crate::{
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
+    if let Some((kind, args)) = traced_call(&ctx) {
+        on_exit(kind, &args, ctx.arg(1));
+    }
+    0
+}
+
+/// At `tp_btf/sys_exit`: the syscall and its arguments, when it is a traced one made by a
+/// 64-bit task. (The bench's record floor starts the same way.)
+#[inline(always)]
+pub fn traced_call(ctx: &BtfTracePointContext) -> Option<(Syscall, Args)> {
     // kernel ABI: trace_sys_exit(struct pt_regs *regs, long ret).
     let regs: *const u8 = ctx.arg(0);
     // SAFETY: a BTF pointer to the task's saved registers: the verifier checks each load
     // against struct pt_regs and guards it against faults.
     let reg = |offset: usize| unsafe { regs.add(offset).cast::<u64>().read_volatile() };
-    let Some(kind) = x86_64_syscall(reg(REGS_ORIG_AX)) else {
-        return 0;
-    };
+    let kind = x86_64_syscall(reg(REGS_ORIG_AX))?;
     if reg(REGS_CS) & 0xffff != USER_CS {
-        return 0;
+        return None;
     }
     let args = [
         reg(REGS_DI),
@@ -52,8 +60,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
         reg(REGS_R8),
         reg(REGS_R9),
     ];
-    on_exit(kind, &args, ctx.arg(1));
-    0
+    Some((kind, args))
 }
 
 #[raw_tracepoint(tracepoint = "sys_exit")]

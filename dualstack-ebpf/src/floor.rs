@@ -17,12 +17,9 @@ use aya_ebpf::{
     macros::{btf_tracepoint, tracepoint},
     programs::{BtfTracePointContext, TracePointContext},
 };
-use dualstack_common::{
-    syscall_nr::{x86_64::*, x86_64_syscall},
-    EventHeader, ABI_VERSION, HEADER_SIZE,
-};
+use dualstack_common::{EventHeader, ABI_VERSION, HEADER_SIZE};
 
-use crate::{maps::EVENTS, record::write_comm};
+use crate::{dispatch::traced_call, maps::EVENTS, record::write_comm};
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn floor_sys_exit(_ctx: BtfTracePointContext) -> u32 {
@@ -42,15 +39,9 @@ const BPF_RB_NO_WAKEUP: u64 = 1;
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn floor_record_sys_exit(ctx: BtfTracePointContext) -> u32 {
-    let regs: *const u8 = ctx.arg(0);
-    // SAFETY: a BTF pointer to the saved registers, as in `dispatch::sys_exit`.
-    let reg = |offset: usize| unsafe { regs.add(offset).cast::<u64>().read_volatile() };
-    let Some(kind) = x86_64_syscall(reg(REGS_ORIG_AX)) else {
+    let Some((kind, args)) = traced_call(&ctx) else {
         return 0;
     };
-    if reg(REGS_CS) & 0xffff != USER_CS {
-        return 0;
-    }
     let Some(mut entry) = EVENTS.reserve_bytes(FLOOR_RECORD, 0) else {
         return 0;
     };
@@ -67,12 +58,9 @@ pub fn floor_record_sys_exit(ctx: BtfTracePointContext) -> u32 {
         (&raw mut (*header).enter_ts_ns).write(ts);
         (&raw mut (*header).ret).write(ctx.arg(1));
         write_comm(&raw mut (*header).comm);
-        let args = base.add(HEADER_SIZE).cast::<u64>();
-        for (i, offset) in [REGS_DI, REGS_SI, REGS_DX, REGS_R10, REGS_R8, REGS_R9]
-            .into_iter()
-            .enumerate()
-        {
-            args.add(i).write(reg(offset));
+        let words = base.add(HEADER_SIZE).cast::<u64>();
+        for (i, arg) in args.iter().enumerate() {
+            words.add(i).write(*arg);
         }
     }
     entry.submit(BPF_RB_NO_WAKEUP);

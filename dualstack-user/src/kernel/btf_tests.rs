@@ -747,9 +747,8 @@ fn pahole(strukt: &str, member: &str) -> Option<(u32, u32)> {
     let bitfield = format!("{member}:");
     let array = format!("{member}[");
     let line = text.lines().find(|line| {
-        line.split_whitespace().any(|word| {
-            word == whole || word.starts_with(&bitfield) || word.starts_with(&array)
-        })
+        line.split_whitespace()
+            .any(|word| word == whole || word.starts_with(&bitfield) || word.starts_with(&array))
     })?;
     // "unsigned int  max_fds;  /*  0  4 */" or "unsigned char  skc_ipv6only:1;  /*  19: 5  1 */"
     let comment = line.split("/*").nth(1)?;
